@@ -1,0 +1,36 @@
+/**
+ * `npm run bench`: the library's overhead beside a plain Promise baseline, in one process, as ratios.
+ */
+import { makeSubTasks, runBaseline, runLibrary } from "./throughput.js"
+
+const gc = (globalThis as { gc?: () => void }).gc ?? (() => {})
+const peakRssMb = () => process.resourceUsage().maxRSS / 1024
+
+const time = async (run: () => Promise<unknown>): Promise<number> => {
+  gc()
+  const started = performance.now()
+  await run()
+  return performance.now() - started
+}
+
+const throughput = async (n: number) => {
+  const subtasks = makeSubTasks(n)
+  const library = await time(() => runLibrary(subtasks))
+  const libraryPeak = peakRssMb()
+  const baseline = await time(() => runBaseline(subtasks))
+  const perAgent = (ms: number) => (ms * 1000) / n
+  console.log(
+    `W1 ${String(n).padStart(7)} subtasks | library ${perAgent(library).toFixed(2)} µs/agent | ` +
+      `p-limit ${perAgent(baseline).toFixed(2)} µs/agent | ratio ${(library / baseline).toFixed(2)} | ` +
+      `peak RSS after the library run ${libraryPeak.toFixed(0)} MB`
+  )
+  return library / baseline
+}
+
+console.log(`multi-agent-orchestration bench (node ${process.version}); ratios are library ÷ baseline`)
+// Warm both paths up, so that neither pays for JIT compilation in the measured runs.
+await runLibrary(makeSubTasks(2000))
+await runBaseline(makeSubTasks(2000))
+await throughput(10_000)
+const ratio = await throughput(100_000)
+console.log(`targets: W1 ratio at 100,000 ≤ 2.00 (got ${ratio.toFixed(2)}); peak RSS < 300 MB`)

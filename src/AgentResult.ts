@@ -1,0 +1,51 @@
+/**
+ * What one agent produced: its content or the reason it failed, what it cost and how long it took.
+ *
+ * @since 0.1.0
+ */
+import * as Schema from "effect/Schema"
+import { AgentType } from "./AgentType.js"
+import { emptyMetadata, Metadata } from "./SubTask.js"
+import { TaskStatus } from "./TaskStatus.js"
+import { Usage } from "./Usage.js"
+
+/**
+ * The result of one agent. A failed agent is a result too: `status` is `failed` and `error` says why.
+ * `executionTime` is in seconds; `cost` is in US dollars; `attempts` counts provider calls, retries included.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export class AgentResult extends Schema.Class<AgentResult>("multi-agent-orchestration/AgentResult")({
+  agentId: Schema.String,
+  agentType: AgentType,
+  subtaskId: Schema.String,
+  content: Schema.String,
+  status: Schema.optionalWith(TaskStatus, { default: () => "completed" as const }),
+  executionTime: Schema.optionalWith(Schema.NonNegative, { default: () => 0 }),
+  cost: Schema.optionalWith(Schema.NonNegative, { default: () => 0 }),
+  usage: Schema.optionalWith(Usage, { default: () => ({ inputTokens: 0, outputTokens: 0 }) }),
+  model: Schema.optional(Schema.String),
+  tier: Schema.optional(Schema.String),
+  attempts: Schema.optionalWith(Schema.NonNegativeInt, { default: () => 0 }),
+  error: Schema.optional(Schema.String),
+  metadata: Schema.optionalWith(Metadata, { default: () => emptyMetadata })
+}) {}
+
+/**
+ * @since 0.1.0
+ * @category Guards
+ */
+export const isCompleted = (result: AgentResult): boolean => result.status === "completed"
+
+/**
+ * @since 0.1.0
+ * @category Codecs
+ */
+export const fromJson = Schema.decodeUnknown(Schema.parseJson(AgentResult))
+
+/**
+ * @since 0.1.0
+ * @category Codecs
+ */
+export const toJson = Schema.encode(Schema.parseJson(AgentResult))

@@ -1,0 +1,221 @@
+/**
+ * How a run behaves: agents, models, retries, timeouts, concurrency, budget and documents. Validation lists
+ * every problem at once, in plain words, before anything runs.
+ *
+ * @since 0.1.0
+ */
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import { ConfigError } from "./OrchestratorError.js"
+
+export {
+  /**
+   * @since 0.1.0
+   * @category Errors
+   */
+  ConfigError
+} from "./OrchestratorError.js"
+
+/**
+ * The report formats `Report.write` can produce.
+ *
+ * @since 0.1.0
+ * @category Schemas
+ */
+export const DocumentFormat = Schema.Literal("markdown", "pdf").annotations({
+  identifier: "DocumentFormat",
+  message: (issue) => ({
+    message: `Invalid document format: ${JSON.stringify(issue.actual)} (must be one of markdown, pdf)`,
+    override: true
+  })
+})
+
+/**
+ * @since 0.1.0
+ * @category Models
+ */
+export type DocumentFormat = typeof DocumentFormat.Type
+
+const atLeast = (field: string, n: number) =>
+  Schema.Int.pipe(Schema.greaterThanOrEqualTo(n, { message: () => `${field} must be at least ${n}` }))
+
+const positive = (field: string, what = "positive") =>
+  Schema.Number.pipe(Schema.positive({ message: () => `${field} must be ${what}` }))
+
+const model = (field: string) =>
+  Schema.String.pipe(Schema.nonEmptyString({ message: () => `${field} must not be empty` }))
+
+/**
+ * The configuration. Every field has a default, so `{}` is a valid configuration.
+ *
+ * | field | default | meaning |
+ * |---|---|---|
+ * | numAgents | 5 | how many agents a pattern's decomposition creates |
+ * | maxConcurrentAgents | 10 | the most agents running at once (across nested workflows) |
+ * | timeoutSeconds | 300 | the time bound of each agent, retries included |
+ * | maxRetries | 2 | retries of a transient provider error, per model |
+ * | retryBaseDelaySeconds | 1 | the first backoff delay; doubled for each further retry |
+ * | retryMaxDelaySeconds | 60 | the longest backoff delay |
+ * | maxTotalCost | none | the budget in US dollars |
+ * | budgetWarningThreshold | 0.8 | the share of the budget at which `budget_warning` fires |
+ * | primaryModel | the provider's | the model agents use |
+ * | fallbackModel | none | the model tried once the primary's attempts are used up |
+ * | workerModel | primaryModel | the model of worker agents (Belters, swarm agents) |
+ * | synthesisModel | primaryModel | the model of syntheses (Drummers, Camina, final synthesis) |
+ * | parallelExecution | true | false runs one agent at a time |
+ * | enableCostTracking | true | price every call |
+ * | generateDocuments | false | write reports at the end of the run |
+ * | documentFormats | ["markdown"] | "markdown", "pdf" |
+ * | outputDirectory | "reports" | where reports go |
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export class OrchestratorConfig extends Schema.Class<OrchestratorConfig>("multi-agent-orchestration/OrchestratorConfig")({
+  numAgents: Schema.optionalWith(atLeast("numAgents", 1), { default: () => 5 }),
+  maxConcurrentAgents: Schema.optionalWith(atLeast("maxConcurrentAgents", 1), { default: () => 10 }),
+  timeoutSeconds: Schema.optionalWith(positive("timeoutSeconds"), { default: () => 300 }),
+  maxRetries: Schema.optionalWith(atLeast("maxRetries", 0), { default: () => 2 }),
+  retryBaseDelaySeconds: Schema.optionalWith(
+    Schema.Number.pipe(Schema.nonNegative({ message: () => "retryBaseDelaySeconds must be non-negative" })),
+    { default: () => 1 }
+  ),
+  retryMaxDelaySeconds: Schema.optionalWith(positive("retryMaxDelaySeconds"), { default: () => 60 }),
+  maxTotalCost: Schema.optional(positive("maxTotalCost", "positive if specified")),
+  budgetWarningThreshold: Schema.optionalWith(
+    Schema.Number.pipe(Schema.between(0, 1, { message: () => "budgetWarningThreshold must be between 0 and 1" })),
+    { default: () => 0.8 }
+  ),
+  primaryModel: Schema.optional(model("primaryModel")),
+  fallbackModel: Schema.optional(model("fallbackModel")),
+  workerModel: Schema.optional(model("workerModel")),
+  synthesisModel: Schema.optional(model("synthesisModel")),
+  parallelExecution: Schema.optionalWith(Schema.Boolean, { default: () => true }),
+  enableCostTracking: Schema.optionalWith(Schema.Boolean, { default: () => true }),
+  generateDocuments: Schema.optionalWith(Schema.Boolean, { default: () => false }),
+  documentFormats: Schema.optionalWith(Schema.Array(DocumentFormat), { default: () => ["markdown" as const] }),
+  outputDirectory: Schema.optionalWith(model("outputDirectory"), { default: () => "reports" })
+}) {
+  /** The model of worker agents: `workerModel`, else `primaryModel`. */
+  get workerModelOrPrimary(): string | undefined {
+    return this.workerModel ?? this.primaryModel
+  }
+  /** The model of syntheses: `synthesisModel`, else `primaryModel`. */
+  get synthesisModelOrPrimary(): string | undefined {
+    return this.synthesisModel ?? this.primaryModel
+  }
+  /** The most agents that may run at once. */
+  get concurrency(): number {
+    return this.parallelExecution ? this.maxConcurrentAgents : 1
+  }
+}
+
+/**
+ * What users write: any subset of the fields.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export type Input = typeof OrchestratorConfig.Encoded
+
+const fieldNames: ReadonlyArray<string> = Object.keys(OrchestratorConfig.fields)
+
+const camelCase = (name: string): string => name.replace(/[_-]+([a-z0-9])/g, (_, c: string) => c.toUpperCase())
+
+const unknownField = (name: string): string => {
+  const guess = fieldNames.find((field) => field.toLowerCase() === camelCase(name).toLowerCase())
+  return guess === undefined ? `unknown field "${name}"` : `unknown field "${name}" (did you mean "${guess}"?)`
+}
+
+const withArticle = (expected: string): string =>
+  /^(a|an|the) /.test(expected) ? expected : `${/^[aeiou]/.test(expected) ? "an" : "a"} ${expected}`
+
+const describeIssue = (issue: ParseResult.ArrayFormatterIssue): string => {
+  const field = issue.path.map(String).join(".")
+  if (issue._tag === "Unexpected") return unknownField(field)
+  const mismatch = /^Expected (.+), actual (.+)$/s.exec(issue.message)
+  if (mismatch !== null) return `${field} must be ${withArticle(mismatch[1]!)}, got ${mismatch[2]}`
+  if (field === "" || issue.message.startsWith(String(issue.path[0])) || issue.message.startsWith("Invalid")) {
+    return issue.message
+  }
+  return `${field}: ${issue.message}`
+}
+
+// An optional field fails twice (as its type and as `undefined`): keep the first, more telling, issue, and
+// drop any later issue about a path that an earlier one already reported on or inside.
+const firstIssuePerPath = (issues: ReadonlyArray<ParseResult.ArrayFormatterIssue>) => {
+  const kept: Array<ParseResult.ArrayFormatterIssue> = []
+  for (const issue of issues) {
+    const covered = kept.some((earlier) => issue.path.every((key, i) => earlier.path[i] === key))
+    if (!covered) kept.push(issue)
+  }
+  return kept
+}
+
+const crossFieldProblems = (input: Record<string, unknown>): Array<string> => {
+  const problems: Array<string> = []
+  const formats = input.documentFormats
+  if (input.generateDocuments === true && Array.isArray(formats) && formats.length === 0) {
+    problems.push("documentFormats must not be empty when generateDocuments is true")
+  }
+  if (input.maxTotalCost !== undefined && input.enableCostTracking === false) {
+    problems.push("maxTotalCost needs enableCostTracking: a budget cannot be enforced without pricing calls")
+  }
+  const base = input.retryBaseDelaySeconds
+  const max = input.retryMaxDelaySeconds
+  if (typeof base === "number" && typeof max === "number" && base > max) {
+    problems.push("retryBaseDelaySeconds must not be greater than retryMaxDelaySeconds")
+  }
+  return problems
+}
+
+const decodeEither = Schema.decodeUnknownEither(OrchestratorConfig, { errors: "all", onExcessProperty: "error" })
+
+/**
+ * Every problem with a configuration, as readable messages; empty when it is valid.
+ *
+ * @since 0.1.0
+ * @category Validation
+ * @example
+ * ```ts
+ * import { OrchestratorConfig } from "multi-agent-orchestration"
+ *
+ * OrchestratorConfig.validate({ numAgents: 0, documentFormats: ["html"] })
+ * // ["numAgents must be at least 1", "Invalid document format: \"html\" (must be one of markdown, pdf)"]
+ * ```
+ */
+export const validate = (input: unknown): Array<string> => {
+  if (input instanceof OrchestratorConfig) return crossFieldProblems(input as unknown as Record<string, unknown>)
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    return ["the configuration must be an object"]
+  }
+  const result = decodeEither(input)
+  const problems = Either.isLeft(result)
+    ? firstIssuePerPath(ParseResult.ArrayFormatter.formatErrorSync(result.left)).map(describeIssue)
+    : []
+  return [...problems, ...crossFieldProblems(input as Record<string, unknown>)]
+}
+
+/**
+ * Decodes a configuration, applying defaults; fails with a `ConfigError` listing every problem.
+ *
+ * @since 0.1.0
+ * @category Validation
+ */
+export const decode = (input: Input | OrchestratorConfig | undefined): Effect.Effect<OrchestratorConfig, ConfigError> =>
+  Effect.suspend(() => {
+    const given = input ?? {}
+    const problems = validate(given)
+    if (problems.length > 0) return Effect.fail(new ConfigError({ problems }))
+    return Effect.succeed(given instanceof OrchestratorConfig ? given : Schema.decodeUnknownSync(OrchestratorConfig)(given))
+  })
+
+/**
+ * The defaults.
+ *
+ * @since 0.1.0
+ * @category Constructors
+ */
+export const defaults: OrchestratorConfig = Schema.decodeUnknownSync(OrchestratorConfig)({})

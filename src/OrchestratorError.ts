@@ -1,0 +1,168 @@
+/**
+ * Why a run could not start, or why it ended without completing. Each is a tagged error with a readable
+ * `message`; those that end a run are also recorded in `OrchestratorResult.failure`, so that nothing already
+ * finished is lost.
+ *
+ * @since 0.1.0
+ */
+import * as Schema from "effect/Schema"
+
+const formatMoney = (dollars: number): string => `$${dollars.toFixed(4)}`
+
+/**
+ * The configuration or the run options are invalid. Raised before any provider call; `problems` lists every
+ * problem found, not just the first.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class ConfigError extends Schema.TaggedError<ConfigError>("multi-agent-orchestration/ConfigError")(
+  "ConfigError",
+  { problems: Schema.Array(Schema.String) }
+) {
+  override get message(): string {
+    return `Invalid configuration: ${this.problems.join("; ")}`
+  }
+}
+
+/**
+ * @since 0.1.0
+ * @category Models
+ */
+export const UnknownDependency = Schema.Struct({ subtaskId: Schema.String, dependency: Schema.String })
+
+/**
+ * The subtasks returned by a decomposition do not form a valid DAG. Found before any agent runs.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class InvalidSubTaskGraph
+  extends Schema.TaggedError<InvalidSubTaskGraph>("multi-agent-orchestration/InvalidSubTaskGraph")(
+    "InvalidSubTaskGraph",
+    {
+      duplicateIds: Schema.Array(Schema.String),
+      unknownDependencies: Schema.Array(UnknownDependency),
+      cycle: Schema.Array(Schema.String)
+    }
+  )
+{
+  override get message(): string {
+    const parts: Array<string> = []
+    if (this.duplicateIds.length > 0) parts.push(`duplicate subtask ids: ${this.duplicateIds.join(", ")}`)
+    for (const { dependency, subtaskId } of this.unknownDependencies) {
+      parts.push(`subtask "${subtaskId}" depends on unknown subtask "${dependency}"`)
+    }
+    if (this.cycle.length > 0) parts.push(`dependency cycle: ${[...this.cycle, this.cycle[0]].join(" -> ")}`)
+    return `Invalid subtask graph: ${parts.join("; ")}`
+  }
+}
+
+/**
+ * The workflow's decomposition failed; no agent ran.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class DecompositionFailed
+  extends Schema.TaggedError<DecompositionFailed>("multi-agent-orchestration/DecompositionFailed")(
+    "DecompositionFailed",
+    { workflow: Schema.String, reason: Schema.String }
+  )
+{
+  override get message(): string {
+    return `Decomposition of "${this.workflow}" failed: ${this.reason}`
+  }
+}
+
+/**
+ * The workflow's synthesis failed; the agent results are kept.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class SynthesisFailed extends Schema.TaggedError<SynthesisFailed>("multi-agent-orchestration/SynthesisFailed")(
+  "SynthesisFailed",
+  { workflow: Schema.String, reason: Schema.String }
+) {
+  override get message(): string {
+    return `Synthesis of "${this.workflow}" failed: ${this.reason}`
+  }
+}
+
+/**
+ * Every agent of the workflow failed, so there was nothing to synthesise.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class AllAgentsFailed extends Schema.TaggedError<AllAgentsFailed>("multi-agent-orchestration/AllAgentsFailed")(
+  "AllAgentsFailed",
+  { workflow: Schema.String, agents: Schema.Int, firstError: Schema.String }
+) {
+  override get message(): string {
+    return `All ${this.agents} agents of "${this.workflow}" failed; the first error was: ${this.firstError}`
+  }
+}
+
+/**
+ * `maxTotalCost` was reached. No provider call starts after that; what finished is kept.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class BudgetExceeded extends Schema.TaggedError<BudgetExceeded>("multi-agent-orchestration/BudgetExceeded")(
+  "BudgetExceeded",
+  { spent: Schema.Number, limit: Schema.Number }
+) {
+  override get message(): string {
+    return `Budget exceeded: spent ${formatMoney(this.spent)} of the ${formatMoney(this.limit)} limit`
+  }
+}
+
+/**
+ * The run was cancelled before it finished.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class WorkflowCancelled
+  extends Schema.TaggedError<WorkflowCancelled>("multi-agent-orchestration/WorkflowCancelled")(
+    "WorkflowCancelled",
+    { reason: Schema.String }
+  )
+{
+  override get message(): string {
+    return `Workflow cancelled: ${this.reason}`
+  }
+}
+
+/**
+ * Why a run ended without completing, as recorded in `OrchestratorResult.failure`.
+ *
+ * @since 0.1.0
+ * @category Schemas
+ */
+export const RunFailure = Schema.Union(
+  InvalidSubTaskGraph,
+  DecompositionFailed,
+  SynthesisFailed,
+  AllAgentsFailed,
+  BudgetExceeded,
+  WorkflowCancelled
+)
+
+/**
+ * @since 0.1.0
+ * @category Models
+ */
+export type RunFailure = typeof RunFailure.Type
+
+/**
+ * The errors `Orchestrator.run` can fail with. Anything that happens once a run has started ends in a result
+ * with status `failed` instead, so that finished work and its cost are never lost.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export type OrchestratorError = ConfigError

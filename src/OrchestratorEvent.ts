@@ -1,0 +1,250 @@
+/**
+ * The progress events of a run, as a Schema union discriminated by `type`. Events are plain objects built
+ * without validation on the hot path; encode them with `encode`/`toJson` at the edge (SSE, WebSocket, files).
+ *
+ * @since 0.1.0
+ */
+import * as Schema from "effect/Schema"
+import { AgentResult } from "./AgentResult.js"
+import { AgentType } from "./AgentType.js"
+import { GeneratedDocument, OrchestratorResult } from "./OrchestratorResult.js"
+import { SubTask } from "./SubTask.js"
+import { TaskStatus } from "./TaskStatus.js"
+import { Usage } from "./Usage.js"
+
+const base = {
+  /** Position of the event in its run, from 1; SSE uses it as the event id. */
+  sequence: Schema.Int,
+  /** The run. */
+  taskId: Schema.String,
+  /** The workflow (or nested workflow) the event is about. */
+  workflowId: Schema.String,
+  /** The enclosing workflow, for nested workflows. */
+  parentId: Schema.optional(Schema.String),
+  /** Milliseconds since the Unix epoch, from Effect's `Clock`. */
+  timestamp: Schema.Number,
+  /** The run's progress, 0–100; it never decreases. */
+  progress: Schema.Number,
+  /** The agent the event is about, for agent events. */
+  agentId: Schema.optional(Schema.String)
+}
+
+const event = <const T extends string, const D extends Schema.Struct.Fields>(type: T, data: D) =>
+  Schema.Struct({ type: Schema.Literal(type), ...base, data: Schema.Struct(data) }).annotations({
+    identifier: type
+  })
+
+/** @since 0.1.0 @category Schemas */
+export const WorkflowStart = event("workflow_start", {
+  task: Schema.String,
+  title: Schema.String,
+  workflow: Schema.String
+})
+/** @since 0.1.0 @category Schemas */
+export const DecompositionStart = event("decomposition_start", {})
+/** @since 0.1.0 @category Schemas */
+export const DecompositionComplete = event("decomposition_complete", {
+  subtaskCount: Schema.Int,
+  subtasks: Schema.Array(SubTask),
+  /** Set when the workflow could not use the decomposition it got and fell back to defaults. */
+  fallbackReason: Schema.optional(Schema.String)
+})
+/** @since 0.1.0 @category Schemas */
+export const AgentStart = event("agent_start", {
+  subtaskId: Schema.String,
+  description: Schema.String,
+  agentType: AgentType,
+  tier: Schema.optional(Schema.String),
+  model: Schema.optional(Schema.String)
+})
+/** @since 0.1.0 @category Schemas */
+export const AgentRetry = event("agent_retry", {
+  subtaskId: Schema.String,
+  /** The attempt that failed, from 1. */
+  attempt: Schema.Int,
+  /** The error's tag, e.g. "RateLimited". */
+  errorTag: Schema.String,
+  /** Why the attempt failed. */
+  reason: Schema.String,
+  model: Schema.String,
+  /** The model of the next attempt; differs from `model` when switching to the fallback model. */
+  nextModel: Schema.String,
+  /** How long until the next attempt. */
+  delayMillis: Schema.Number
+})
+/** @since 0.1.0 @category Schemas */
+export const AgentComplete = event("agent_complete", {
+  subtaskId: Schema.String,
+  executionTime: Schema.Number,
+  cost: Schema.Number,
+  usage: Usage,
+  model: Schema.optional(Schema.String),
+  attempts: Schema.Int
+})
+/** @since 0.1.0 @category Schemas */
+export const AgentError = event("agent_error", {
+  subtaskId: Schema.String,
+  error: Schema.String,
+  status: TaskStatus,
+  executionTime: Schema.Number,
+  cost: Schema.Number,
+  attempts: Schema.Int
+})
+/** @since 0.1.0 @category Schemas */
+export const IterationStart = event("iteration_start", { iteration: Schema.Int })
+/** @since 0.1.0 @category Schemas */
+export const IterationComplete = event("iteration_complete", {
+  iteration: Schema.Int,
+  score: Schema.optional(Schema.Number),
+  converged: Schema.Boolean
+})
+/** @since 0.1.0 @category Schemas */
+export const SynthesisStart = event("synthesis_start", { level: Schema.String, inputCount: Schema.Int })
+/** @since 0.1.0 @category Schemas */
+export const SynthesisComplete = event("synthesis_complete", {
+  level: Schema.String,
+  synthesisLength: Schema.Int
+})
+/** @since 0.1.0 @category Schemas */
+export const DocumentGenerationStart = event("document_generation_start", { formats: Schema.Array(Schema.String) })
+/** @since 0.1.0 @category Schemas */
+export const DocumentGenerationComplete = event("document_generation_complete", {
+  documents: Schema.Array(GeneratedDocument),
+  errors: Schema.Array(Schema.String)
+})
+/** @since 0.1.0 @category Schemas */
+export const BudgetWarning = event("budget_warning", {
+  spent: Schema.Number,
+  limit: Schema.Number,
+  threshold: Schema.Number
+})
+/** @since 0.1.0 @category Schemas */
+export const WorkflowComplete = event("workflow_complete", {
+  status: TaskStatus,
+  executionTime: Schema.Number,
+  totalCost: Schema.Number,
+  usage: Usage,
+  documentCount: Schema.Int,
+  result: Schema.optional(OrchestratorResult)
+})
+/** @since 0.1.0 @category Schemas */
+export const WorkflowError = event("workflow_error", {
+  error: Schema.String,
+  /** The tag of the typed failure, e.g. "BudgetExceeded". */
+  reason: Schema.String,
+  executionTime: Schema.Number,
+  totalCost: Schema.Number,
+  result: Schema.optional(OrchestratorResult)
+})
+/** @since 0.1.0 @category Schemas */
+export const WorkflowCancelled = event("workflow_cancelled", {
+  reason: Schema.String,
+  completedAgents: Schema.Int,
+  agentResults: Schema.Array(AgentResult),
+  totalCost: Schema.Number,
+  result: Schema.optional(OrchestratorResult)
+})
+
+/**
+ * Every event a run emits.
+ *
+ * @since 0.1.0
+ * @category Schemas
+ */
+export const OrchestratorEvent = Schema.Union(
+  WorkflowStart,
+  DecompositionStart,
+  DecompositionComplete,
+  AgentStart,
+  AgentRetry,
+  AgentComplete,
+  AgentError,
+  IterationStart,
+  IterationComplete,
+  SynthesisStart,
+  SynthesisComplete,
+  DocumentGenerationStart,
+  DocumentGenerationComplete,
+  BudgetWarning,
+  WorkflowComplete,
+  WorkflowError,
+  WorkflowCancelled
+)
+
+/**
+ * @since 0.1.0
+ * @category Models
+ */
+export type OrchestratorEvent = typeof OrchestratorEvent.Type
+
+/**
+ * @since 0.1.0
+ * @category Models
+ */
+export type Type = OrchestratorEvent["type"]
+
+/**
+ * The event of a given type.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export type Of<T extends Type> = Extract<OrchestratorEvent, { readonly type: T }>
+
+/**
+ * The JSON-safe form of an event.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export type Encoded = typeof OrchestratorEvent.Encoded
+
+/**
+ * The event types that end a run (when emitted by the top-level workflow).
+ *
+ * @since 0.1.0
+ * @category Constants
+ */
+export const terminalTypes: ReadonlySet<Type> = new Set(["workflow_complete", "workflow_error", "workflow_cancelled"])
+
+/**
+ * Whether this event is the last of its run: a `workflow_complete`, `workflow_error` or `workflow_cancelled`
+ * of the top-level workflow (nested workflows have a `parentId`).
+ *
+ * @since 0.1.0
+ * @category Guards
+ */
+export const isTerminal = (event: OrchestratorEvent): boolean =>
+  event.parentId === undefined && terminalTypes.has(event.type)
+
+/**
+ * Narrows an event to one type.
+ *
+ * @since 0.1.0
+ * @category Guards
+ */
+export const is = <T extends Type>(type: T) => (event: OrchestratorEvent): event is Of<T> => event.type === type
+
+/**
+ * The JSON-safe form of an event, validated against the schema.
+ *
+ * @since 0.1.0
+ * @category Codecs
+ */
+export const encode: (event: OrchestratorEvent) => Encoded = Schema.encodeSync(OrchestratorEvent)
+
+/**
+ * An event as one line of JSON.
+ *
+ * @since 0.1.0
+ * @category Codecs
+ */
+export const toJson = (event: OrchestratorEvent): string => JSON.stringify(encode(event))
+
+/**
+ * Decodes an event from its JSON-safe form, e.g. on the client side of an SSE stream.
+ *
+ * @since 0.1.0
+ * @category Codecs
+ */
+export const decode = Schema.decodeUnknown(OrchestratorEvent)

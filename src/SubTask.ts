@@ -1,0 +1,71 @@
+/**
+ * A unit of work for one agent. A workflow's decomposition returns subtasks; together they form a DAG through
+ * their `dependencies`.
+ *
+ * @since 0.1.0
+ */
+import * as Schema from "effect/Schema"
+import { AgentType } from "./AgentType.js"
+
+/**
+ * A JSON-like record of free-form values.
+ *
+ * @since 0.1.0
+ * @category Schemas
+ */
+export const Metadata = Schema.Record({ key: Schema.String, value: Schema.Unknown })
+
+/**
+ * The shared default for empty metadata and context. Frozen, so one object serves every instance.
+ *
+ * @since 0.1.0
+ * @category Constants
+ */
+export const emptyMetadata: Readonly<Record<string, unknown>> = Object.freeze({})
+
+/**
+ * The shared default for empty id lists.
+ *
+ * @since 0.1.0
+ * @category Constants
+ */
+export const emptyIds: ReadonlyArray<string> = Object.freeze([])
+
+/**
+ * One subtask.
+ *
+ * - `priority`: among subtasks that are ready at the same time, higher starts first.
+ * - `dependencies`: ids of subtasks that must finish first; their results are handed to this one.
+ * - `tier`, `model`, `timeoutSeconds`: optional per-subtask overrides (cost attribution, model, time bound).
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export class SubTask extends Schema.Class<SubTask>("multi-agent-orchestration/SubTask")({
+  id: Schema.NonEmptyString,
+  description: Schema.String,
+  agentType: Schema.optionalWith(AgentType, { default: () => "worker" as const }),
+  priority: Schema.optionalWith(Schema.Int, { default: () => 0 }),
+  dependencies: Schema.optionalWith(Schema.Array(Schema.String), { default: () => emptyIds }),
+  context: Schema.optionalWith(Metadata, { default: () => emptyMetadata }),
+  metadata: Schema.optionalWith(Metadata, { default: () => emptyMetadata }),
+  tier: Schema.optional(Schema.NonEmptyString),
+  model: Schema.optional(Schema.NonEmptyString),
+  timeoutSeconds: Schema.optional(Schema.Positive)
+}) {}
+
+/**
+ * Decodes a subtask from its JSON text; a bad field fails with a `ParseError` naming it.
+ *
+ * @since 0.1.0
+ * @category Codecs
+ */
+export const fromJson = Schema.decodeUnknown(Schema.parseJson(SubTask))
+
+/**
+ * Encodes a subtask as JSON text.
+ *
+ * @since 0.1.0
+ * @category Codecs
+ */
+export const toJson = Schema.encode(Schema.parseJson(SubTask))

@@ -1,0 +1,94 @@
+import type * as Clock from "effect/Clock"
+import type { AgentResult } from "../AgentResult.js"
+import type * as CostTracker from "../CostTracker.js"
+import type { OrchestratorConfig } from "../OrchestratorConfig.js"
+import type { OrchestratorEvent, Of, Type } from "../OrchestratorEvent.js"
+import type * as Provider from "../Provider.js"
+import type * as Retry from "../Retry.js"
+import type { Usage } from "../Usage.js"
+import type { Pool } from "./pool.js"
+import type { Watchdog } from "./watchdog.js"
+
+/** Everything one run shares: set up once by `Orchestrator`, read by every workflow and agent of the run. */
+export interface RunEnv {
+  readonly taskId: string
+  readonly config: OrchestratorConfig
+  /** The user's provider; agents get a metered, retrying wrapper around it. */
+  readonly provider: Provider.Service
+  readonly tracker: CostTracker.Service | undefined
+  readonly pool: Pool
+  readonly watchdog: Watchdog
+  readonly retryPolicy: Retry.Options
+  readonly clock: Clock.Clock
+  readonly context: Readonly<Record<string, unknown>>
+  /** Receives every event; absent when nobody listens, so that events cost nothing. */
+  readonly sink: ((event: OrchestratorEvent) => void) | undefined
+  /** Every agent result of the run in the order they finished, nested workflows included. */
+  readonly finished: Array<AgentResult>
+  /** Tokens of the whole run, counted even when cost tracking is off. */
+  readonly usage: { inputTokens: number; outputTokens: number; cachedInputTokens: number }
+  sequence: number
+  progress: number
+  /** Set once the budget is spent: no further provider call starts. */
+  budgetSpent: boolean
+  workflows: number
+}
+
+/** One workflow being interpreted: where its events go and its share of the run's progress. */
+export interface Node {
+  readonly env: RunEnv
+  readonly workflowId: string
+  readonly parentId: string | undefined
+  /** Prefixed to subtask ids to make agent ids unique across nested workflows. */
+  readonly agentPrefix: string
+  /** This workflow's share of the run's progress, in percentage points. */
+  readonly weight: number
+  /** The fraction of this workflow done so far, 0–1. */
+  done: number
+}
+
+type DataOf<T extends Type> = Of<T>["data"]
+
+export const emit = <T extends Type>(node: Node, type: T, data: DataOf<T>, agentId?: string): void => {
+  const env = node.env
+  if (env.sink === undefined) return
+  env.sink({
+    type,
+    sequence: ++env.sequence,
+    taskId: env.taskId,
+    workflowId: node.workflowId,
+    parentId: node.parentId,
+    timestamp: env.clock.unsafeCurrentTimeMillis(),
+    progress: Math.round(env.progress * 100) / 100,
+    agentId,
+    data
+  } as Of<T>)
+}
+
+/** Moves this workflow's share of progress forward to `fraction`; progress never goes back. */
+export const advance = (node: Node, fraction: number): void => {
+  const next = Math.min(1, fraction)
+  if (next <= node.done) return
+  node.env.progress = Math.min(100, node.env.progress + node.weight * (next - node.done))
+  node.done = next
+}
+
+export const addUsage = (env: RunEnv, usage: Usage): void => {
+  env.usage.inputTokens += usage.inputTokens
+  env.usage.outputTokens += usage.outputTokens
+  env.usage.cachedInputTokens += usage.cachedInputTokens ?? 0
+}
+
+/** A nested workflow's node: a slice of the parent's share of progress. */
+export const child = (parent: Node, name: string, weight: number): Node => {
+  const env = parent.env
+  const id = `${parent.workflowId}/${name}#${++env.workflows}`
+  return {
+    env,
+    workflowId: id,
+    parentId: parent.workflowId,
+    agentPrefix: `${parent.agentPrefix}${name}#${env.workflows}/`,
+    weight,
+    done: 0
+  }
+}

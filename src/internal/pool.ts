@@ -1,0 +1,114 @@
+import type * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import type * as Fiber from "effect/Fiber"
+import type * as Scope from "effect/Scope"
+import { Heap } from "./heap.js"
+import { CurrentStep, type StepHolder } from "./step.js"
+
+/**
+ * The fiber jobs run on. Its `CurrentStep` holder points at the step of the job it is running, which is how
+ * the metered provider, the watchdog and the handlers below find it.
+ */
+export interface Worker {
+  readonly fiber: Fiber.RuntimeFiber<unknown, unknown>
+  readonly holder: StepHolder
+  /** Ends the current step with its body's outcome; made once per worker, not once per job. */
+  readonly handlers: {
+    readonly onSuccess: (value: unknown) => Effect.Effect<void>
+    readonly onFailure: (cause: Cause.Cause<unknown>) => Effect.Effect<void>
+  }
+}
+
+/** Runs the jobs of one scheduler; a job is an index into its work. */
+export interface JobOwner {
+  readonly run: (index: number, worker: Worker) => Effect.Effect<void>
+}
+
+/**
+ * A unit of work waiting for a slot. Higher `priority` first; among equals, the lower `order` first. Kept to
+ * four plain fields, no closure: a 100,000-subtask run queues 100,000 of them at once.
+ */
+export interface Job {
+  readonly priority: number
+  readonly order: number
+  readonly owner: JobOwner
+  readonly index: number
+}
+
+/**
+ * A bounded pool shared by every workflow of one run, so that the concurrency limit holds across nesting.
+ *
+ * Workers are forked lazily, one per free slot, and each runs jobs one after another straight from the ready
+ * heap until it is empty, then exits: a job never waits while a slot is free, no idle fiber is kept, at most
+ * `limit` jobs run at once, and a job costs no fiber of its own. A free slot always takes the highest-priority
+ * ready job.
+ *
+ * A job's time bound is enforced by interrupting its worker (see `Watchdog`); the worker then reports the job
+ * as timed out and a fresh worker takes its slot.
+ */
+export interface Pool {
+  readonly limit: number
+  /** A fresh order number, so that jobs of equal priority start in the order they became ready. */
+  readonly nextOrder: () => number
+  /** Queues jobs that just became ready, then starts workers for the free slots. */
+  readonly submit: (jobs: ReadonlyArray<Job>) => Effect.Effect<void>
+}
+
+const before = (a: Job, b: Job): boolean => a.priority > b.priority || (a.priority === b.priority && a.order < b.order)
+
+export const makePool = (limit: number, scope: Scope.Scope): Pool => {
+  const ready = new Heap<Job>(before)
+  let active = 0
+  let order = 0
+
+  const startWorkers: Effect.Effect<void> = Effect.suspend(() => {
+    const workers = Math.min(limit - active, ready.size)
+    if (workers <= 0) return Effect.void
+    active += workers
+    if (workers === 1) return Effect.asVoid(Effect.forkIn(worker, scope))
+    const forks: Array<Effect.Effect<unknown>> = []
+    for (let i = 0; i < workers; i++) forks.push(Effect.forkIn(worker, scope))
+    return Effect.all(forks, { discard: true })
+  })
+
+  const worker: Effect.Effect<void> = Effect.withFiberRuntime((fiber) => {
+    const holder = fiber.getFiberRef(CurrentStep)
+    const self: Worker = {
+      fiber,
+      holder,
+      handlers: {
+        onSuccess: (value) => holder.step!.succeed(value),
+        onFailure: (cause) => holder.step!.fail(cause)
+      }
+    }
+    const next = () => loop
+    const loop: Effect.Effect<void> = Effect.suspend(() => {
+      const job = ready.pop()
+      if (job === undefined) {
+        active--
+        return Effect.void
+      }
+      return Effect.flatMap(job.owner.run(job.index, self), next)
+    })
+    return Effect.onInterrupt(loop, () =>
+      Effect.suspend(() => {
+        const step = holder.step
+        // Interrupted by the run ending: nothing more to do. Interrupted by the watchdog: report the timed-out
+        // job, which queues its dependents, and let a fresh worker take this slot.
+        if (step === undefined || !step.timedOut) return Effect.void
+        active--
+        return Effect.zipRight(step.timeOut(), startWorkers)
+      }))
+  })
+
+  return {
+    limit,
+    nextOrder: () => order++,
+    submit: (jobs) =>
+      Effect.suspend(() => {
+        // Every ready job goes through the heap, so that a free slot takes the highest priority among them.
+        for (const job of jobs) ready.push(job)
+        return startWorkers
+      })
+  }
+}

@@ -1,0 +1,283 @@
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import type { Completion, CompletionRequest, Service } from "../Provider.js"
+import { type ProviderError, Unavailable } from "../ProviderError.js"
+import { estimateTokens } from "../Usage.js"
+
+/** Which calls of the simulated provider fail, and how. */
+export interface FailurePlan {
+  /** 1-based numbers of the calls that fail, counted in the order calls start. */
+  readonly calls?: ReadonlyArray<number> | undefined
+  /** The share of calls that fail, 0–1, chosen by a seeded generator: the same seed fails the same calls. */
+  readonly rate?: number | undefined
+  readonly seed?: number | undefined
+  /** The error of a failing call. Default: `Unavailable` (HTTP 503), which is transient. */
+  readonly error?:
+    | ProviderError
+    | ((failure: { readonly call: number; readonly model: string; readonly request: CompletionRequest }) => ProviderError)
+    | undefined
+}
+
+/** Options of `Provider.simulated`. */
+export interface SimulatedOptions {
+  /** The model reported when a request names none. Default: "simulated". */
+  readonly defaultModel?: string | undefined
+  /** How long each call takes, waited with `Effect.sleep`. */
+  readonly latency?:
+    | Duration.DurationInput
+    | ((request: CompletionRequest, call: number) => Duration.DurationInput)
+    | undefined
+  readonly failures?: FailurePlan | undefined
+  /** Replaces the generated reply text. */
+  readonly respond?: ((request: CompletionRequest, call: number) => string) | undefined
+}
+
+export const makeSimulated = (options: SimulatedOptions = {}): Effect.Effect<Service> =>
+  Effect.sync(() => {
+    let calls = 0
+    const defaultModel = options.defaultModel ?? "simulated"
+    const failing = new Set(options.failures?.calls ?? [])
+    const rate = options.failures?.rate ?? 0
+    const seed = options.failures?.seed ?? 0
+    const latencyOf = options.latency
+    const fixedLatency = latencyOf === undefined || typeof latencyOf === "function"
+      ? undefined
+      : Duration.decode(latencyOf)
+
+    const failureFor = (call: number, model: string, request: CompletionRequest): ProviderError | undefined => {
+      if (!failing.has(call) && !(rate > 0 && uniform(seed, call) < rate)) return undefined
+      const error = options.failures?.error
+      if (error === undefined) {
+        return new Unavailable({ provider: "simulated", model, status: 503, detail: `simulated failure of call ${call}` })
+      }
+      return typeof error === "function" ? error({ call, model, request }) : error
+    }
+
+    const answer = (request: CompletionRequest, call: number): Effect.Effect<Completion, ProviderError> => {
+      const model = request.model ?? defaultModel
+      const failure = failureFor(call, model, request)
+      if (failure !== undefined) return Effect.fail(failure)
+      const content = options.respond === undefined
+        ? simulatedReply(request)
+        : truncate(options.respond(request, call), request.maxTokens)
+      return Effect.succeed({
+        content,
+        model,
+        usage: { inputTokens: promptTokens(request), outputTokens: estimateTokens(content) }
+      })
+    }
+
+    return {
+      name: "simulated",
+      defaultModel,
+      complete: (request) =>
+        Effect.suspend(() => {
+          const call = ++calls
+          const latency = fixedLatency ??
+            (typeof latencyOf === "function" ? Duration.decode(latencyOf(request, call)) : undefined)
+          return latency === undefined || Duration.isZero(latency)
+            ? answer(request, call)
+            : Effect.zipRight(Effect.sleep(latency), Effect.suspend(() => answer(request, call)))
+        })
+    }
+  })
+
+/** Like a model that hits its token limit: the reply stops after about `maxTokens` tokens, at a word break. */
+const truncate = (text: string, maxTokens: number | undefined): string => {
+  if (maxTokens === undefined) return text
+  const limit = Math.max(1, Math.floor(maxTokens)) * 4
+  if (text.length <= limit) return text
+  const cut = text.slice(0, limit)
+  const space = cut.lastIndexOf(" ")
+  return space > limit / 2 ? cut.slice(0, space) : cut
+}
+
+const promptTokens = (request: CompletionRequest): number => {
+  let chars = request.system?.length ?? 0
+  for (const message of request.messages ?? []) chars += message.content.length
+  if (request.prompt !== undefined) chars += request.prompt.length
+  return Math.ceil(chars / 4)
+}
+
+/** A uniform number in [0, 1) for a seed and a call number (mulberry32). */
+const uniform = (seed: number, call: number): number => {
+  let t = (Math.imul(seed | 0, 0x9e3779b1) + Math.imul(call, 0x85ebca6b)) >>> 0
+  t = (t + 0x6d2b79f5) >>> 0
+  let r = Math.imul(t ^ (t >>> 15), t | 1)
+  r ^= r + Math.imul(r ^ (r >>> 7), r | 61)
+  return ((r ^ (r >>> 14)) >>> 0) / 4294967296
+}
+
+const hash = (text: string): number => {
+  let h = 0x811c9dc5
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193)
+  return h >>> 0
+}
+
+// ============================================================================================================
+// Reply text
+// ============================================================================================================
+
+const stopwords = new Set(
+  ("about above after again against among around because before being below between both could during each " +
+    "every from further having into itself more most other should since some such than that their them then " +
+    "there these they this those through under until very what when where which while with within would your " +
+    "subtask research analyse analyze findings task using focus provide write brief survey current state " +
+    "identify approaches differ collect recent results benchmarks studies assess technical obstacles limit " +
+    "examine economic legal policy context organisations projects people working evaluate risks failure modes " +
+    "criticisms compare alternatives competes trace developed changed recently outline problems likely steps " +
+    "applications main")
+    .split(" ")
+)
+
+const imperative =
+  /^(?:research|investigate|analy[sz]e|study|explore|survey|examine|review|find|search(?: for)?|compare|evaluate|assess|identify|describe|explain|summari[sz]e|map|trace|outline|collect|look into|report on)\s+/i
+
+const lastUserText = (request: CompletionRequest): string => {
+  if (request.prompt !== undefined) return request.prompt
+  const messages = request.messages ?? []
+  for (let i = messages.length - 1; i >= 0; i--) if (messages[i]!.role === "user") return messages[i]!.content
+  return ""
+}
+
+const topicOf = (prompt: string): string => {
+  const labelled = /^(?:task|subtask|topic|question|research|focus|query)\s*:\s*(.+)$/im.exec(prompt)
+  const line = labelled?.[1] ?? prompt.split("\n").find((l) => l.trim() !== "") ?? "the question"
+  const clean = line.replace(/^[#>*\-\d.)\s]+/, "").replace(/[\s.:;!?]+$/, "").trim()
+  if (clean.length <= 90) return clean === "" ? "the question" : clean
+  const cut = clean.slice(0, 90)
+  return `${cut.slice(0, Math.max(cut.lastIndexOf(" "), 40))}…`
+}
+
+/** Short noun phrases of the text: pairs of neighbouring content words, then single ones. */
+const keywordsOf = (text: string): Array<string> => {
+  const phrases: Array<string> = []
+  const add = (phrase: string) => {
+    if (!phrases.includes(phrase)) phrases.push(phrase)
+  }
+  const words = text.toLowerCase().match(/[a-z][a-z-]*/g) ?? []
+  const content = (w: string | undefined) => w !== undefined && w.length >= 4 && !stopwords.has(w)
+  for (let i = 0; i < words.length - 1 && phrases.length < 4; i++) {
+    if (content(words[i]) && content(words[i + 1])) add(`${words[i]} ${words[i + 1]}`)
+  }
+  for (const word of words) if (phrases.length < 4 && content(word)) add(word)
+  for (const fallback of ["the evidence", "current practice", "the trade-offs"]) if (phrases.length < 3) add(fallback)
+  return phrases
+}
+
+const pick = <A>(items: ReadonlyArray<A>, seed: number, offset: number): A => items[(seed + offset * 7) % items.length]!
+
+const capitalise = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1)
+
+const angles = [
+  "Survey the current state of {t}",
+  "Identify the main approaches to {t} and how they differ",
+  "Collect recent results, benchmarks and case studies on {t}",
+  "Assess the technical obstacles that limit {t}",
+  "Examine the economic, legal and policy context of {t}",
+  "Map the key organisations, projects and people working on {t}",
+  "Evaluate risks, failure modes and criticisms of {t}",
+  "Compare {t} with the alternatives it competes with",
+  "Trace how {t} developed and what changed recently",
+  "Outline open problems and likely next steps for {t}"
+]
+
+const findings = [
+  "On {k}, most recent progress comes from combining established methods rather than from new theory.",
+  "The evidence on {k} is strongest in controlled settings and thinner in production use.",
+  "Practitioners report the largest gap between expectations and results around {k}.",
+  "Costs tied to {k} have fallen steadily, which widens the range of practical uses.",
+  "Sources disagree about {k}, mostly over definitions rather than data.",
+  "A small number of suppliers dominate {k}, which concentrates risk.",
+  "Work on {k} is moving from prototypes to standardised tooling.",
+  "The best-documented uses of {k} share careful measurement and small, staged rollouts."
+]
+
+const questions = [
+  "How well do results on {k} hold up outside the settings where they were measured?",
+  "Which limits of {k} are fundamental, and which are engineering problems?",
+  "What would change the outlook for {k} within the next two years?",
+  "Who bears the cost when {k} fails, and how is that priced today?"
+]
+
+const fill = (template: string, topic: string, keyword: string): string =>
+  template.replace("{t}", topic).replace("{k}", keyword)
+
+const numberedList = (task: string, count: number, seed: number): string => {
+  const topic = task.replace(imperative, "")
+  const lines: Array<string> = []
+  for (let i = 0; i < count; i++) {
+    const angle = angles[(seed + i) % angles.length]!
+    const round = Math.floor(i / angles.length)
+    lines.push(`${i + 1}. ${fill(angle, topic, "")}${round > 0 ? ` (part ${round + 1})` : ""}`)
+  }
+  return lines.join("\n")
+}
+
+const scoreReply = (text: string, seed: number): string => {
+  // Each revision marker in the prompt means the work has been refined once more, so the judge scores higher.
+  const revisions = (text.match(/previous (?:draft|synthesis|attempt)/gi) ?? []).length
+  const score = Math.min(0.98, 0.55 + 0.15 * revisions + (seed % 50) / 1000)
+  const critique = revisions === 0
+    ? "Covers the main points but needs sources and a sharper conclusion."
+    : "Better sourced and more focused than the previous draft; tighten the conclusion."
+  return JSON.stringify({ score: Number(score.toFixed(2)), critique })
+}
+
+/**
+ * The parts joined by blank lines, stopping (at a word break) once `maxChars` is reached, like a model at its
+ * token limit. Joined from parts so that V8 keeps one flat string, not a rope or a slice of a longer one:
+ * replies stay in memory for the whole run, one per agent.
+ */
+const joinWithin = (parts: ReadonlyArray<string>, maxChars: number): string => {
+  const kept: Array<string> = []
+  let length = 0
+  for (const part of parts) {
+    const room = maxChars - length - (kept.length === 0 ? 0 : 2)
+    if (part.length <= room) {
+      kept.push(part)
+      length += part.length + (kept.length === 1 ? 0 : 2)
+      continue
+    }
+    const cut = part.slice(0, Math.max(0, room))
+    const space = cut.lastIndexOf(" ")
+    const tail = space > room / 2 ? cut.slice(0, space) : cut
+    if (tail.length > 0) kept.push(tail)
+    break
+  }
+  return kept.join("\n\n")
+}
+
+const brief = (topic: string, text: string, system: string, seed: number, maxChars: number): string => {
+  const subject = topic.replace(imperative, "")
+  const keywords = keywordsOf(subject === "the question" ? text : subject)
+  const sources = (text.match(/^## /gm) ?? []).length
+  const synthesis = /synthes|summar|executive|combine/i.test(system)
+  const heading = synthesis ? `Synthesis: ${capitalise(subject)}` : capitalise(topic)
+  const lead = synthesis && sources > 0
+    ? `Drawing on ${sources} source${sources === 1 ? "" : "s"}, this synthesis sets out where they agree about ${subject} and where they differ.`
+    : `This brief covers ${subject}: the findings that matter most, and the questions still open.`
+  const bullets = [0, 1, 2].map((i) => `- ${fill(pick(findings, seed, i), subject, keywords[i % keywords.length]!)}`)
+  const open = `- ${fill(pick(questions, seed, 3), subject, keywords[(seed >>> 3) % keywords.length]!)}`
+  const parts = [`## ${heading}`, lead, "### Key findings", bullets.join("\n"), "### Open questions", `${open}\n`]
+  return joinWithin(parts, maxChars)
+}
+
+/**
+ * The deterministic reply of the simulated provider: a numbered list when asked for one, JSON with a score
+ * when asked for a score, otherwise a short Markdown brief about the prompt's topic.
+ */
+export const simulatedReply = (request: CompletionRequest): string => {
+  const prompt = lastUserText(request)
+  const system = request.system ?? ""
+  const asks = `${system}\n${prompt}`
+  const seed = hash(prompt)
+  const topic = topicOf(prompt)
+  if (/\bscore\b/i.test(asks) && /\bjson\b/i.test(asks)) return scoreReply(prompt, seed)
+  if (/numbered list/i.test(asks)) {
+    const count = /(\d{1,3})\s+(?:\w+\s+)?(?:sub-?tasks|items|questions|steps|angles|topics)/i.exec(asks)
+    return numberedList(topic, Math.min(100, Math.max(1, Number(count?.[1] ?? 5))), seed)
+  }
+  const maxChars = request.maxTokens === undefined ? Infinity : Math.max(1, Math.floor(request.maxTokens)) * 4
+  return brief(topic, prompt, system, seed, maxChars)
+}

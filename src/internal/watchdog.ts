@@ -1,0 +1,114 @@
+import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import type * as Fiber from "effect/Fiber"
+import type * as Scope from "effect/Scope"
+
+/** Something with a deadline that the watchdog interrupts when it passes. */
+export interface Guarded {
+  readonly deadline: number
+  readonly fiber: Fiber.RuntimeFiber<unknown, unknown>
+  timedOut: boolean
+  /** Position in the watchdog's heap; -1 when not in it. */
+  slot: number
+}
+
+/**
+ * Enforces time bounds for a whole run with one fiber and one timer, instead of a timer and two fibers per
+ * agent (`Effect.timeout`): agents register their deadline when they start and unregister when they finish;
+ * the watchdog sleeps until the earliest deadline and interrupts the fibers of agents still running then.
+ * Sleeping goes through `Clock`, so `TestClock` drives it.
+ */
+export interface Watchdog {
+  readonly register: (guarded: Guarded) => void
+  readonly unregister: (guarded: Guarded) => void
+}
+
+export const makeWatchdog = (clock: Clock.Clock, scope: Scope.Scope): Effect.Effect<Watchdog> =>
+  Effect.gen(function*() {
+    const heap: Array<Guarded> = []
+    let wake = yield* Deferred.make<void>()
+    let target = Infinity
+
+    const swap = (i: number, j: number) => {
+      const a = heap[i]!
+      const b = heap[j]!
+      heap[i] = b
+      heap[j] = a
+      b.slot = i
+      a.slot = j
+    }
+    const up = (i: number) => {
+      while (i > 0) {
+        const parent = (i - 1) >> 1
+        if (heap[parent]!.deadline <= heap[i]!.deadline) return
+        swap(i, parent)
+        i = parent
+      }
+    }
+    const down = (i: number) => {
+      for (;;) {
+        const left = 2 * i + 1
+        const right = left + 1
+        let least = i
+        if (left < heap.length && heap[left]!.deadline < heap[least]!.deadline) least = left
+        if (right < heap.length && heap[right]!.deadline < heap[least]!.deadline) least = right
+        if (least === i) return
+        swap(i, least)
+        i = least
+      }
+    }
+    const remove = (guarded: Guarded) => {
+      const i = guarded.slot
+      if (i < 0) return
+      const last = heap.pop()!
+      guarded.slot = -1
+      if (i === heap.length) return
+      heap[i] = last
+      last.slot = i
+      up(i)
+      down(last.slot)
+    }
+
+    const expire = (now: number): Effect.Effect<void> => {
+      const due: Array<Guarded> = []
+      while (heap.length > 0 && heap[0]!.deadline <= now) {
+        const guarded = heap[0]!
+        remove(guarded)
+        guarded.timedOut = true
+        due.push(guarded)
+      }
+      return Effect.fiberIdWith((self) =>
+        Effect.forEach(due, (guarded) => guarded.fiber.interruptAsFork(self), { discard: true })
+      )
+    }
+
+    const loop: Effect.Effect<never> = Effect.suspend(() => {
+      const now = clock.unsafeCurrentTimeMillis()
+      if (heap.length > 0 && heap[0]!.deadline <= now) return Effect.zipRight(expire(now), loop)
+      target = heap.length === 0 ? Infinity : heap[0]!.deadline
+      return Effect.flatMap(Deferred.make<void>(), (next) => {
+        wake = next
+        const waitForWake = Deferred.await(next)
+        const waited = target === Infinity
+          ? waitForWake
+          : Effect.raceFirst(Effect.sleep(target - now), waitForWake)
+        return Effect.zipRight(waited, loop)
+      })
+    })
+    yield* Effect.forkIn(loop, scope)
+
+    return {
+      register: (guarded) => {
+        guarded.slot = heap.length
+        heap.push(guarded)
+        up(guarded.slot)
+        // Wake the watchdog only when this deadline comes before the one it sleeps towards.
+        if (guarded.deadline < target) {
+          target = guarded.deadline
+          Deferred.unsafeDone(wake, Effect.void)
+        }
+      },
+      unregister: remove
+    }
+  })

@@ -1,0 +1,124 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Fiber, TestClock } from "effect"
+import { Orchestrator, OrchestratorError, Pricing, Provider, ProviderError, SubTask, Workflow } from "multi-agent-orchestration"
+import { fixedWorkflow, recorder, scripted, tasks } from "./helpers.js"
+
+const price = (model: string, input: number, output: number) => {
+  const p = Pricing.builtIn[model]!
+  return (input * p.input + output * p.output) / 1_000_000
+}
+
+/** Decomposition and synthesis make a provider call each, so every kind of step is metered. */
+const talkative = (ids: ReadonlyArray<string>) =>
+  Workflow.make({
+    name: "talkative",
+    decompose: (task) =>
+      Effect.as(Provider.complete({ prompt: `plan ${task}` }), ids.map((id) => new SubTask.SubTask({ id, description: `do ${id}` }))),
+    execute: (subtask) => Effect.map(Provider.complete({ prompt: subtask.description }), (c) => c.content),
+    synthesize: (results) => Effect.map(Provider.complete({ prompt: results.map((r) => r.content).join("\n") }), (c) => c.content)
+  })
+
+describe("cost tracking", () => {
+  it.effect("every call is metered and the costs sum exactly", () =>
+    Effect.gen(function*() {
+      const { layer } = scripted({ usage: { inputTokens: 1000, outputTokens: 200 } })
+      const result = yield* Orchestrator.run(talkative(["a", "b", "c"]), "task", {
+        config: { primaryModel: "gpt-4o", workerModel: "gpt-4o-mini" }
+      }).pipe(Effect.provide(layer))
+      const planner = price("gpt-4o", 1000, 200)
+      const worker = price("gpt-4o-mini", 1000, 200)
+      for (const agent of result.agentResults) {
+        assert.strictEqual(agent.cost, worker)
+        assert.deepStrictEqual(agent.usage, { inputTokens: 1000, outputTokens: 200 })
+        assert.strictEqual(agent.model, "gpt-4o-mini")
+      }
+      assert.closeTo(result.totalCost, 2 * planner + 3 * worker, 1e-15)
+      assert.deepStrictEqual(result.usage, { inputTokens: 5000, outputTokens: 1000 })
+      const costs = result.costs!
+      assert.strictEqual(costs.total.calls, 5)
+      assert.closeTo(costs.byModel["gpt-4o"]!.cost, 2 * planner, 1e-15)
+      assert.closeTo(costs.byModel["gpt-4o-mini"]!.cost, 3 * worker, 1e-15)
+      assert.deepStrictEqual(Object.keys(costs.byTier).sort(), ["decomposition", "synthesis", "worker"])
+      assert.strictEqual(costs.byTier.worker!.calls, 3)
+      const sumByModel = Object.values(costs.byModel).reduce((sum, line) => sum + line.cost, 0)
+      const sumByTier = Object.values(costs.byTier).reduce((sum, line) => sum + line.cost, 0)
+      assert.closeTo(sumByModel, result.totalCost, 1e-15)
+      assert.closeTo(sumByTier, result.totalCost, 1e-15)
+      assert.strictEqual(costs.pricesAsOf, Pricing.builtInAsOf)
+    }))
+
+  it.effect("failed attempts that used tokens are charged too", () =>
+    Effect.gen(function*() {
+      const truncated = new ProviderError.MalformedResponse({
+        provider: "scripted",
+        detail: "reply cut off",
+        usage: { inputTokens: 500, outputTokens: 100 }
+      })
+      const { layer } = scripted({ reply: () => Effect.fail(truncated) })
+      const result = yield* Orchestrator.run(fixedWorkflow(tasks("a")), "task", { config: { primaryModel: "gpt-4o" } }).pipe(
+        Effect.provide(layer)
+      )
+      assert.strictEqual(result.agentResults[0]!.cost, price("gpt-4o", 500, 100))
+      assert.strictEqual(result.totalCost, price("gpt-4o", 500, 100))
+    }))
+
+  it.effect("an unknown model costs nothing and is flagged as unpriced", () =>
+    Effect.gen(function*() {
+      const result = yield* Orchestrator.run(fixedWorkflow(tasks("a")), "task", { config: { primaryModel: "house-llm" } }).pipe(
+        Effect.provide(scripted().layer)
+      )
+      assert.strictEqual(result.totalCost, 0)
+      assert.deepStrictEqual(result.costs!.unpricedModels, ["house-llm"])
+    }))
+
+  it.effect("user prices apply through the Pricing layer", () =>
+    Effect.gen(function*() {
+      const result = yield* Orchestrator.run(fixedWorkflow(tasks("a")), "task", { config: { primaryModel: "house-llm" } }).pipe(
+        Effect.provide(scripted({ usage: { inputTokens: 1_000_000, outputTokens: 0 } }).layer),
+        Effect.provide(Pricing.layer({ "house-llm": { input: 4, output: 8 } }))
+      )
+      assert.strictEqual(result.totalCost, 4)
+    }))
+
+  it.effect("with cost tracking off, tokens are still counted but nothing is priced", () =>
+    Effect.gen(function*() {
+      const result = yield* Orchestrator.run(fixedWorkflow(tasks("a", "b")), "task", {
+        config: { primaryModel: "gpt-4o", enableCostTracking: false }
+      }).pipe(Effect.provide(scripted().layer))
+      assert.strictEqual(result.totalCost, 0)
+      assert.isUndefined(result.costs)
+      assert.deepStrictEqual(result.usage, { inputTokens: 200, outputTokens: 100 })
+    }))
+
+  it.effect("the budget warns at 80%, then stops every new call across parallel agents and keeps what finished", () =>
+    Effect.gen(function*() {
+      // Each call costs the same; the budget allows nine and a half of them.
+      const { layer, log } = scripted({ latency: "1 second", usage: { inputTokens: 1000, outputTokens: 333 } })
+      const perCall = price("gpt-4o-mini", 1000, 333)
+      const events = recorder()
+      const ids = Array.from({ length: 40 }, (_, i) => `t${i}`)
+      const fiber = yield* Orchestrator.run(fixedWorkflow(tasks(...ids)), "task", {
+        config: { primaryModel: "gpt-4o-mini", maxConcurrentAgents: 4, maxTotalCost: perCall * 9.5 },
+        onEvent: events.onEvent
+      }).pipe(Effect.provide(layer), Effect.fork)
+      yield* TestClock.adjust("1 minute")
+      const result = yield* Fiber.join(fiber)
+
+      const warnings = events.ofType("budget_warning")
+      assert.strictEqual(warnings.length, 1)
+      assert.isAtLeast(warnings[0]!.data.spent, perCall * 8 - 1e-12)
+      assert.isBelow(warnings[0]!.data.spent, perCall * 9)
+      // Calls run four at a time, a second each. At 3s the ninth finishes (under budget: one more starts), the
+      // tenth spends the budget, and from then on nothing new starts; the call in flight finishes.
+      assert.strictEqual(log.calls.length, 13)
+      assert.strictEqual(log.calls.at(-1)!.startedAt, 3000)
+      assert.strictEqual(result.status, "failed")
+      assert.instanceOf(result.failure, OrchestratorError.BudgetExceeded)
+      assert.match(result.error!, /^Budget exceeded: spent \$0\.00\d+ of the \$0\.00\d+ limit$/)
+      const completed = result.agentResults.filter((r) => r.status === "completed")
+      assert.strictEqual(completed.length, 13)
+      assert.strictEqual(result.agentResults.filter((r) => r.status === "cancelled").length, 27)
+      assert.closeTo(result.totalCost, 13 * perCall, 1e-12)
+      assert.notInclude(events.types(), "synthesis_start")
+    }))
+})

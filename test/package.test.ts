@@ -1,0 +1,46 @@
+import { execFile } from "node:child_process"
+import { mkdtemp, mkdir, readdir, symlink, writeFile } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { promisify } from "node:util"
+import { assert, describe, it } from "@effect/vitest"
+
+const exec = promisify(execFile)
+const root = fileURLToPath(new URL("..", import.meta.url))
+
+describe("the published package", () => {
+  it("npm pack gives a package another project can import, with type declarations", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "mao-pack-"))
+    await exec("npm", ["pack", "--pack-destination", dir, "--silent"], { cwd: root, timeout: 120_000 })
+    const tarball = (await readdir(dir)).find((file) => file.endsWith(".tgz"))!
+    const { stdout: listing } = await exec("tar", ["-tzf", join(dir, tarball)])
+    assert.include(listing, "package/dist/index.js")
+    assert.include(listing, "package/dist/index.d.ts")
+    assert.include(listing, "package/dist/Orchestrator.d.ts")
+    assert.notInclude(listing, "package/test/")
+
+    // A consumer project: the tarball unpacked as its dependency, its peers taken from this checkout.
+    const project = join(dir, "consumer")
+    const modules = join(project, "node_modules")
+    await mkdir(join(modules, "multi-agent-orchestration"), { recursive: true })
+    await exec("tar", ["-xzf", join(dir, tarball), "-C", join(modules, "multi-agent-orchestration"), "--strip-components=1"])
+    await symlink(join(root, "node_modules", "effect"), join(modules, "effect"))
+    await writeFile(join(project, "package.json"), JSON.stringify({ type: "module" }))
+    await writeFile(
+      join(project, "main.js"),
+      `import { Effect } from "effect"
+import { Orchestrator, Provider, SubTask, Workflow } from "multi-agent-orchestration"
+const workflow = Workflow.make({
+  name: "consumer",
+  decompose: () => Effect.succeed([new SubTask.SubTask({ id: "a", description: "Say hello" })]),
+  execute: (subtask) => Effect.map(Provider.complete({ prompt: subtask.description }), (c) => c.content)
+})
+const result = await Effect.runPromise(Orchestrator.run(workflow, "hello").pipe(Effect.provide(Provider.simulated())))
+console.log(result.status, result.agentResults.length)
+`
+    )
+    const { stdout } = await exec(process.execPath, ["main.js"], { cwd: project })
+    assert.strictEqual(stdout.trim(), "completed 1")
+  }, 180_000)
+})
