@@ -88,7 +88,7 @@ export const run = <R>(
   options: RunOptions = {}
 ): Effect.Effect<OrchestratorResult, OrchestratorError, Provider | R> =>
   Effect.gen(function*() {
-    const prepared = yield* prepare(task, options)
+    const prepared = yield* prepare(workflow, task, options)
     const onEvent = options.onEvent
     if (onEvent === undefined) return yield* execute(workflow, prepared, options, undefined)
     const buffer = makeEventBuffer<OrchestratorEvent>()
@@ -125,7 +125,7 @@ export const stream = <R>(
   options: RunOptions = {}
 ): Stream.Stream<OrchestratorEvent, OrchestratorError, Provider | R> =>
   Stream.unwrapScoped(Effect.gen(function*() {
-    const prepared = yield* prepare(task, options)
+    const prepared = yield* prepare(workflow, task, options)
     const buffer = makeEventBuffer<OrchestratorEvent>()
     yield* Effect.forkScoped(execute(workflow, prepared, options, buffer.push))
     const onEvent = options.onEvent

@@ -106,6 +106,69 @@ export class AllAgentsFailed extends Schema.TaggedError<AllAgentsFailed>("multi-
 }
 
 /**
+ * A step of a `Workflow.sequential` pipeline failed, which stopped the pipeline.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class StepFailed extends Schema.TaggedError<StepFailed>("multi-agent-orchestration/StepFailed")(
+  "StepFailed",
+  { workflow: Schema.String, step: Schema.String, index: Schema.Int, reason: Schema.String }
+) {
+  override get message(): string {
+    return `Step ${this.index} ("${this.step}") of "${this.workflow}" failed: ${this.reason}`
+  }
+}
+
+/**
+ * Every workflow of a `Workflow.parallel` failed.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class AllBranchesFailed
+  extends Schema.TaggedError<AllBranchesFailed>("multi-agent-orchestration/AllBranchesFailed")(
+    "AllBranchesFailed",
+    { workflow: Schema.String, branches: Schema.Int, firstError: Schema.String }
+  )
+{
+  override get message(): string {
+    return `All ${this.branches} workflows of "${this.workflow}" failed; the first error was: ${this.firstError}`
+  }
+}
+
+/**
+ * A `Workflow.conditional` could not choose a branch: its condition failed, or named no branch.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class ConditionFailed extends Schema.TaggedError<ConditionFailed>("multi-agent-orchestration/ConditionFailed")(
+  "ConditionFailed",
+  { workflow: Schema.String, reason: Schema.String }
+) {
+  override get message(): string {
+    return `The condition of "${this.workflow}" failed: ${this.reason}`
+  }
+}
+
+/**
+ * A `Workflow.iterate` could not score its first iteration: the scorer failed, or the judge's reply was not a
+ * score from 0 to 1.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class ScoringFailed extends Schema.TaggedError<ScoringFailed>("multi-agent-orchestration/ScoringFailed")(
+  "ScoringFailed",
+  { workflow: Schema.String, iteration: Schema.Int, reason: Schema.String }
+) {
+  override get message(): string {
+    return `Scoring iteration ${this.iteration} of "${this.workflow}" failed: ${this.reason}`
+  }
+}
+
+/**
  * `maxTotalCost` was reached. No provider call starts after that; what finished is kept.
  *
  * @since 0.1.0
@@ -148,6 +211,10 @@ export const RunFailure = Schema.Union(
   DecompositionFailed,
   SynthesisFailed,
   AllAgentsFailed,
+  StepFailed,
+  AllBranchesFailed,
+  ConditionFailed,
+  ScoringFailed,
   BudgetExceeded,
   WorkflowCancelled
 )

@@ -91,6 +91,15 @@ export const AgentError = event("agent_error", {
   attempts: Schema.Int
 })
 /** @since 0.1.0 @category Schemas */
+export const BranchSelected = event("branch_selected", {
+  /** The branch that runs. */
+  branch: Schema.String,
+  /** What the condition or selector returned (differs from `branch` when the default was taken). */
+  selected: Schema.String,
+  /** The name of the chosen workflow. */
+  workflow: Schema.String
+})
+/** @since 0.1.0 @category Schemas */
 export const IterationStart = event("iteration_start", { iteration: Schema.Int })
 /** @since 0.1.0 @category Schemas */
 export const IterationComplete = event("iteration_complete", {
@@ -159,6 +168,7 @@ export const OrchestratorEvent = Schema.Union(
   AgentRetry,
   AgentComplete,
   AgentError,
+  BranchSelected,
   IterationStart,
   IterationComplete,
   SynthesisStart,

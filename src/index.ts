@@ -13,6 +13,10 @@ export * as CostSummary from "./CostSummary.js"
 /** @since 0.1.0 */
 export * as CostTracker from "./CostTracker.js"
 /** @since 0.1.0 */
+export * as DreamCascade from "./DreamCascade.js"
+/** @since 0.1.0 */
+export * as DreamSwarm from "./DreamSwarm.js"
+/** @since 0.1.0 */
 export * as Format from "./Format.js"
 /** @since 0.1.0 */
 export * as Orchestrator from "./Orchestrator.js"

@@ -40,11 +40,56 @@ describe("examples", () => {
     assert.strictEqual(lines.filter((line) => line.includes("agent_complete")).length, 3)
   })
 
-  it("the demo runs offline and prints progress, the synthesis and the cost table", async () => {
+  it("the demo runs a Dream Cascade offline: progress, the synthesis and the cost table", async () => {
     const out = await example("demo", "Research solid-state batteries")
-    assert.include(out, "workflow_complete")
-    assert.include(out, "## Synthesis: Solid-state batteries")
-    assert.match(out, /^total\s+\d+/m)
+    for (const agent of ["belter-1", "belter-5", "drummer-1", "drummer-2", "camina-1"]) {
+      assert.match(out, new RegExp(`agent_complete\\s+${agent}$`, "m"))
+    }
+    assert.match(out, /^100\.0%\s+workflow_complete$/m)
+    assert.include(out, "Solid-state batteries")
+    for (const tier of ["decomposition", "belter", "drummer", "camina"]) assert.match(out, new RegExp(`^tier ${tier}\\s+\\d+`, "m"))
+    assert.match(out, /^total\s+9\s/m)
     assert.match(out, /completed in \d+s, \$0\.\d{4}/)
+  })
+
+  it("dream-cascade shows each tier's syntheses and their sources", async () => {
+    const out = await example("dream-cascade")
+    assert.include(out, "drummer drummer-1 ← belter-1, belter-2")
+    assert.include(out, "drummer drummer-3 ← belter-5")
+    assert.include(out, "camina camina-1 ← drummer-1, drummer-2, drummer-3")
+    assert.match(out, /Cost: \$0\.\d+/)
+  })
+
+  it("dream-swarm spreads agents over the domains and groups the findings", async () => {
+    const out = await example("dream-swarm")
+    assert.include(out, "swarm-1 [arxiv] completed")
+    assert.include(out, "swarm-4 [wikipedia] completed")
+    assert.include(out, "swarm-5 [arxiv] completed")
+    assert.include(out, "## Findings by domain")
+  })
+
+  it("sequential runs its steps in order", async () => {
+    const out = await example("sequential")
+    assert.match(out, /^step: outline\nstep: draft\nstep: edit$/m)
+  })
+
+  it("conditional takes both branches", async () => {
+    const out = await example("conditional")
+    assert.include(out, "complexity 0.9: branch true, 5 agents")
+    assert.include(out, "complexity 0.3: branch false, 1 agents")
+    assert.include(out, "rated by a model: branch ")
+  })
+
+  it("iterative refines until the score passes 0.9", async () => {
+    const out = await example("iterative")
+    assert.match(out, /iteration 1: score 0\.\d\d\n/)
+    assert.match(out, /iteration \d: score 0\.9\d \(converged\)/)
+    assert.match(out, /kept iteration \d, converged: true/)
+  })
+
+  it("composition nests a swarm and a cascade in a pipeline inside a loop", async () => {
+    const out = await example("composition")
+    assert.match(out, /^iterate\(swarm-then-cascade\)\n  swarm-then-cascade\n    dream-swarm\n    dream-cascade$/m)
+    assert.match(out, /completed: \d+ agents, \$0\.\d{4}/)
   })
 })

@@ -34,9 +34,11 @@ export interface RunEnv {
   workflows: number
 }
 
-/** One workflow being interpreted: where its events go and its share of the run's progress. */
+/** One workflow being interpreted: where its events go, its share of the run's progress, what it cost. */
 export interface Node {
   readonly env: RunEnv
+  readonly parent: Node | undefined
+  readonly name: string
   readonly workflowId: string
   readonly parentId: string | undefined
   /** Prefixed to subtask ids to make agent ids unique across nested workflows. */
@@ -45,6 +47,43 @@ export interface Node {
   readonly weight: number
   /** The fraction of this workflow done so far, 0–1. */
   done: number
+  /** When it started, in Clock milliseconds. */
+  readonly started: number
+  /** What its calls (nested workflows' included) cost and used so far. */
+  cost: number
+  inputTokens: number
+  outputTokens: number
+}
+
+export const makeNode = (
+  env: RunEnv,
+  parent: Node | undefined,
+  name: string,
+  workflowId: string,
+  agentPrefix: string,
+  weight: number
+): Node => ({
+  env,
+  parent,
+  name,
+  workflowId,
+  parentId: parent?.workflowId,
+  agentPrefix,
+  weight,
+  done: 0,
+  started: env.clock.unsafeCurrentTimeMillis(),
+  cost: 0,
+  inputTokens: 0,
+  outputTokens: 0
+})
+
+/** Charges a call to a workflow and every workflow around it. */
+export const chargeNode = (node: Node, cost: number, usage: Usage): void => {
+  for (let at: Node | undefined = node; at !== undefined; at = at.parent) {
+    at.cost += cost
+    at.inputTokens += usage.inputTokens
+    at.outputTokens += usage.outputTokens
+  }
 }
 
 type DataOf<T extends Type> = Of<T>["data"]
@@ -73,22 +112,24 @@ export const advance = (node: Node, fraction: number): void => {
   node.done = next
 }
 
+/** Adds progress points that no node's fraction accounts for (work that turned out not to be needed). */
+export const addProgress = (node: Node, points: number): void => {
+  node.env.progress = Math.min(100, node.env.progress + points)
+}
+
 export const addUsage = (env: RunEnv, usage: Usage): void => {
   env.usage.inputTokens += usage.inputTokens
   env.usage.outputTokens += usage.outputTokens
   env.usage.cachedInputTokens += usage.cachedInputTokens ?? 0
 }
 
-/** A nested workflow's node: a slice of the parent's share of progress. */
-export const child = (parent: Node, name: string, weight: number): Node => {
+/**
+ * A nested workflow's node: a slice of the parent's share of progress. Its id extends the parent's, and its
+ * agents' ids are prefixed with its label so that they stay unique across the run.
+ */
+export const child = (parent: Node, name: string, label: string, weight: number): Node => {
   const env = parent.env
-  const id = `${parent.workflowId}/${name}#${++env.workflows}`
-  return {
-    env,
-    workflowId: id,
-    parentId: parent.workflowId,
-    agentPrefix: `${parent.agentPrefix}${name}#${env.workflows}/`,
-    weight,
-    done: 0
-  }
+  const number = ++env.workflows
+  const slug = label.replace(/[^A-Za-z0-9._-]+/g, "-").replace(/^-+|-+$/g, "") || "workflow"
+  return makeNode(env, parent, name, `${parent.workflowId}/${slug}#${number}`, `${parent.agentPrefix}${slug}/`, weight)
 }

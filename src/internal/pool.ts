@@ -54,10 +54,11 @@ export interface Pool {
   readonly submit: (jobs: ReadonlyArray<Job>) => Effect.Effect<void>
 }
 
-const before = (a: Job, b: Job): boolean => a.priority > b.priority || (a.priority === b.priority && a.order < b.order)
+/** Job order: higher priority first, then the order they became ready. */
+export const jobBefore = (a: Job, b: Job): boolean => a.priority > b.priority || (a.priority === b.priority && a.order < b.order)
 
 export const makePool = (limit: number, scope: Scope.Scope): Pool => {
-  const ready = new Heap<Job>(before)
+  const ready = new Heap<Job>(jobBefore)
   let active = 0
   let order = 0
 

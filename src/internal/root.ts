@@ -13,8 +13,9 @@ import * as Pricing from "../Pricing.js"
 import * as Provider from "../Provider.js"
 import type { Usage } from "../Usage.js"
 import type * as Workflow from "../Workflow.js"
-import { emit, type Node, type RunEnv } from "./env.js"
-import { interpret, type Outcome } from "./interpret.js"
+import { emit, makeNode, type Node, type RunEnv } from "./env.js"
+import { interpret } from "./interpret.js"
+import type { Outcome } from "./outcome.js"
 import { makePool } from "./pool.js"
 import { meteredProvider, Step } from "./step.js"
 import { makeWatchdog } from "./watchdog.js"
@@ -53,9 +54,13 @@ const uuid = Effect.map(
 )
 
 /** Validates everything that can be checked before a run starts; fails with every problem at once. */
-export const prepare = (task: string, options: RunOptions): Effect.Effect<Prepared, ConfigError> =>
+export const prepare = (
+  workflow: Workflow.Workflow<unknown>,
+  task: string,
+  options: RunOptions
+): Effect.Effect<Prepared, ConfigError> =>
   Effect.gen(function*() {
-    const problems: Array<string> = []
+    const problems: Array<string> = [...workflow.problems]
     if (typeof task !== "string" || task.trim() === "") problems.push("task must be a non-empty string")
     if (options.taskId !== undefined && options.taskId.trim() === "") problems.push("taskId must not be empty")
     const config = yield* OrchestratorConfig.decode(options.config).pipe(
@@ -195,7 +200,7 @@ export const execute = <R>(
       workflows: 0
     }
     // The top-level workflow gets 99 points of progress; the last one is workflow_complete's.
-    const root: Node = { env, workflowId: prepared.taskId, parentId: undefined, agentPrefix: "", weight: 99, done: 0 }
+    const root: Node = makeNode(env, undefined, workflow.name, prepared.taskId, "", 99)
 
     // Every provider call of the run goes through the metered provider, charged to the step that makes it.
     let unattributed: Step | undefined
@@ -206,7 +211,7 @@ export const execute = <R>(
     let cancelled: OrchestratorResult | undefined
     const run = Effect.gen(function*() {
       emit(root, "workflow_start", { task: prepared.task, title: prepared.title, workflow: workflow.name })
-      const outcome = yield* interpret(root, workflow, { task: prepared.task, context: env.context })
+      const outcome = yield* interpret(root, workflow, { task: prepared.task, context: env.context, previous: [] })
       const result = yield* buildResult(env, prepared, started, outcome)
       emitTerminal(root, result)
       return result

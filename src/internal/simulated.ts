@@ -215,8 +215,13 @@ const numberedList = (task: string, count: number, seed: number): string => {
 }
 
 const scoreReply = (text: string, seed: number): string => {
-  // Each revision marker in the prompt means the work has been refined once more, so the judge scores higher.
-  const revisions = (text.match(/previous (?:draft|synthesis|attempt)/gi) ?? []).length
+  // A draft that says which earlier iteration it improves on has been refined that many times, so the judge
+  // scores it higher: refinement loops visibly converge.
+  const iterations = [...text.matchAll(/previous (?:draft|synthesis|attempt)[^\n]*?iteration (\d+)/gi)]
+    .map((match) => Number(match[1]))
+  const revisions = iterations.length > 0
+    ? Math.max(...iterations)
+    : (text.match(/previous (?:draft|synthesis|attempt)/gi) ?? []).length
   const score = Math.min(0.98, 0.55 + 0.15 * revisions + (seed % 50) / 1000)
   const critique = revisions === 0
     ? "Covers the main points but needs sources and a sharper conclusion."

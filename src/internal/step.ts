@@ -12,7 +12,7 @@ import * as Retry from "../Retry.js"
 import type { Usage } from "../Usage.js"
 import { unsafeRecord } from "../CostTracker.js"
 import { describeCause } from "./describe.js"
-import { addUsage, emit, type Node, type RunEnv } from "./env.js"
+import { addUsage, chargeNode, emit, type Node, type RunEnv } from "./env.js"
 import type { SubTask } from "../SubTask.js"
 import type { Worker } from "./pool.js"
 import type { Guarded } from "./watchdog.js"
@@ -95,9 +95,10 @@ const meter = (step: Step, model: string, usage: Usage): void => {
   if (usage.estimated === true) step.estimated = true
   addUsage(env, usage)
   const tracker = env.tracker
-  if (tracker === undefined) return
+  if (tracker === undefined) return chargeNode(step.node, 0, usage)
   const recorded = unsafeRecord(tracker, { model, usage, agentId: step.agentId, tier: step.tier })!
   step.cost += recorded.cost
+  chargeNode(step.node, recorded.cost, usage)
   if (recorded.exhausted) env.budgetSpent = true
   if (recorded.crossedWarning && env.config.maxTotalCost !== undefined) {
     emit(step.node, "budget_warning", {
