@@ -256,13 +256,18 @@ const joinWithin = (parts: ReadonlyArray<string>, maxChars: number): string => {
 const brief = (topic: string, text: string, system: string, seed: number, maxChars: number): string => {
   const subject = topic.replace(imperative, "")
   const keywords = keywordsOf(subject === "the question" ? text : subject)
+  // A synthesis cites what it was given: the ids of its "## id" sections, or of its "[id]" source list.
+  const cited = [...text.matchAll(/^## ([\w.]*[-\d][\w.-]*)[ \t]*(?::|$)/gm), ...text.matchAll(/^- \[([\w.-]+)\]/gm)]
+    .map((m) => m[1]!)
+  const ids = [...new Set(cited)]
   const sources = (text.match(/^## /gm) ?? []).length
   const synthesis = /synthes|summar|executive|combine/i.test(system)
+  const cite = (i: number) => (synthesis && ids.length > 0 ? ` [${ids[(seed + i) % ids.length]}]` : "")
   const heading = synthesis ? `Synthesis: ${capitalise(subject)}` : capitalise(topic)
   const lead = synthesis && sources > 0
     ? `Drawing on ${sources} source${sources === 1 ? "" : "s"}, this synthesis sets out where they agree about ${subject} and where they differ.`
     : `This brief covers ${subject}: the findings that matter most, and the questions still open.`
-  const bullets = [0, 1, 2].map((i) => `- ${fill(pick(findings, seed, i), subject, keywords[i % keywords.length]!)}`)
+  const bullets = [0, 1, 2].map((i) => `- ${fill(pick(findings, seed, i), subject, keywords[i % keywords.length]!)}${cite(i)}`)
   const open = `- ${fill(pick(questions, seed, 3), subject, keywords[(seed >>> 3) % keywords.length]!)}`
   const parts = [`## ${heading}`, lead, "### Key findings", bullets.join("\n"), "### Open questions", `${open}\n`]
   return joinWithin(parts, maxChars)
