@@ -160,7 +160,7 @@ export const make = (options: Options = {}): Workflow.Workflow => {
             tier: "belter",
             ...withModel(options.belterModel),
             ...withTimeout(options.belterTimeoutSeconds)
-          })
+          }, trusted)
         )
         const drummerTasks = splitEvenly(belterTasks, drummers).map((group, i) =>
           new SubTask({
@@ -171,7 +171,7 @@ export const make = (options: Options = {}): Workflow.Workflow => {
             dependencies: group.map((t) => t.id),
             ...withModel(options.drummerModel ?? synthesisModel),
             ...withTimeout(options.drummerTimeoutSeconds)
-          })
+          }, trusted)
         )
         const caminaTasks = Array.from({ length: caminas }, (_, i) =>
           new SubTask({
@@ -182,7 +182,7 @@ export const make = (options: Options = {}): Workflow.Workflow => {
             dependencies: [...drummerTasks, ...belterTasks].map((t) => t.id),
             ...withModel(options.caminaModel ?? synthesisModel),
             ...withTimeout(options.caminaTimeoutSeconds)
-          })
+          }, trusted)
         )
         return { subtasks: [...belterTasks, ...drummerTasks, ...caminaTasks], fallbackReason: note }
       }),
@@ -226,6 +226,9 @@ export const make = (options: Options = {}): Workflow.Workflow => {
   const problems = validate(options)
   return problems.length === 0 ? workflow : Workflow.fromDefinition<never>(name, workflow.definition, problems)
 }
+
+// Options were validated by `make` and the rest is built here, so the constructors need not check it again.
+const trusted = { disableValidation: true } as const
 
 const withModel = (model: string | undefined) => (model === undefined ? {} : { model })
 const withTimeout = (timeoutSeconds: number | undefined) => (timeoutSeconds === undefined ? {} : { timeoutSeconds })
@@ -275,7 +278,7 @@ const finalSynthesis = (
       model: result.model,
       error: result.error,
       metadata: { perspective: byId.get(result.subtaskId)?.description, ...result.metadata }
-    })
+    }, trusted)
   )
   return {
     finalSynthesis: text,

@@ -1,5 +1,7 @@
 import type * as Cause from "effect/Cause"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import type * as Scope from "effect/Scope"
 import { Heap } from "./heap.js"
@@ -39,9 +41,10 @@ export interface Job {
  * A bounded pool shared by every workflow of one run, so that the concurrency limit holds across nesting.
  *
  * Workers are forked lazily, one per free slot, and each runs jobs one after another straight from the ready
- * heap until it is empty, then exits: a job never waits while a slot is free, no idle fiber is kept, at most
- * `limit` jobs run at once, and a job costs no fiber of its own. A free slot always takes the highest-priority
- * ready job.
+ * heap: a job never waits while a slot is free, at most `limit` jobs run at once, and a job costs no fiber of
+ * its own. A free slot always takes the highest-priority ready job. A worker that finds the heap empty parks
+ * until a job comes (a later tier of a cascade, say) rather than exiting, so that waking it costs far less
+ * than forking a fresh fiber; parked workers end with the run.
  *
  * A job's time bound is enforced by interrupting its worker (see `Watchdog`); the worker then reports the job
  * as timed out and a fresh worker takes its slot.
@@ -52,6 +55,8 @@ export interface Pool {
   readonly nextOrder: () => number
   /** Queues jobs that just became ready, then starts workers for the free slots. */
   readonly submit: (jobs: ReadonlyArray<Job>) => Effect.Effect<void>
+  /** Lets parked workers end: the run needs no more. Cheaper than interrupting them when the run's scope closes. */
+  readonly close: () => void
 }
 
 /** Job order: higher priority first, then the order they became ready. */
@@ -59,13 +64,21 @@ export const jobBefore = (a: Job, b: Job): boolean => a.priority > b.priority ||
 
 export const makePool = (limit: number, scope: Scope.Scope): Pool => {
   const ready = new Heap<Job>(jobBefore)
+  const parked: Array<Deferred.Deferred<void>> = []
   let active = 0
   let order = 0
+  let closed = false
 
+  // Gives each free slot a worker: a parked one if there is one, else a new fiber.
   const startWorkers: Effect.Effect<void> = Effect.suspend(() => {
-    const workers = Math.min(limit - active, ready.size)
+    let workers = Math.min(limit - active, ready.size)
     if (workers <= 0) return Effect.void
     active += workers
+    while (workers > 0 && parked.length > 0) {
+      Deferred.unsafeDone(parked.pop()!, Exit.void)
+      workers--
+    }
+    if (workers === 0) return Effect.void
     if (workers === 1) return Effect.asVoid(Effect.forkIn(worker, scope))
     const forks: Array<Effect.Effect<unknown>> = []
     for (let i = 0; i < workers; i++) forks.push(Effect.forkIn(worker, scope))
@@ -83,13 +96,18 @@ export const makePool = (limit: number, scope: Scope.Scope): Pool => {
       }
     }
     const next = () => loop
+    const nextUnlessClosed = () => (closed ? Effect.void : loop)
+    // Parked: the slot is given back, and whoever wakes this worker has taken it again.
+    const park = Effect.suspend(() => {
+      active--
+      if (closed) return Effect.void
+      const wake = Deferred.unsafeMake<void>(fiber.id())
+      parked.push(wake)
+      return Effect.flatMap(Deferred.await(wake), nextUnlessClosed)
+    })
     const loop: Effect.Effect<void> = Effect.suspend(() => {
       const job = ready.pop()
-      if (job === undefined) {
-        active--
-        return Effect.void
-      }
-      return Effect.flatMap(job.owner.run(job.index, self), next)
+      return job === undefined ? park : Effect.flatMap(job.owner.run(job.index, self), next)
     })
     return Effect.onInterrupt(loop, () =>
       Effect.suspend(() => {
@@ -105,6 +123,10 @@ export const makePool = (limit: number, scope: Scope.Scope): Pool => {
   return {
     limit,
     nextOrder: () => order++,
+    close: () => {
+      closed = true
+      for (const wake of parked.splice(0)) Deferred.unsafeDone(wake, Exit.void)
+    },
     submit: (jobs) =>
       Effect.suspend(() => {
         // Every ready job goes through the heap, so that a free slot takes the highest priority among them.
