@@ -113,7 +113,7 @@ export class OrchestratorConfig extends Schema.Class<OrchestratorConfig>("multi-
 }
 
 /**
- * What users write: any subset of the fields.
+ * What users write: some or all of the fields, each optional.
  *
  * @since 0.1.0
  * @category Models
