@@ -305,6 +305,17 @@ for (const kit of kits) {
   })
 }
 
+describe("transport failures", () => {
+  it.scoped("a host that does not resolve is Unavailable, transient", () =>
+    Effect.gen(function*() {
+      const provider = yield* buildProvider(Provider.openAiCompatible({ baseUrl: "http://no-such-host.invalid/v1" }))
+      const error = failure(yield* Effect.either(provider.complete({ prompt: "hi" })))
+      assert.instanceOf(error, ProviderError.Unavailable)
+      assert.isTrue(error.transient)
+      assert.match(error.message, /^local llama3\.1: unavailable: DNS lookup failed \((?:ENOTFOUND|EAI_AGAIN)\)/)
+    }))
+})
+
 describe("usage across providers", () => {
   it.scoped("OpenAI counts cached tokens inside input: they are kept as they are", () =>
     Effect.gen(function*() {
