@@ -199,6 +199,17 @@ for (const kit of kits) {
         }))
     }
 
+    it.scoped("a plain-text error body is quoted in the error as it is", () =>
+      Effect.gen(function*() {
+        const { result } = yield* callWith(kit, () => ({ status: 502, text: "upstream connect error\nreset reason: overflow" }))
+        const error = failure(result)
+        assert.instanceOf(error, ProviderError.Unavailable)
+        assert.strictEqual(
+          error.message,
+          `${kit.name} ${kit.model}: unavailable (HTTP 502): upstream connect error reset reason: overflow`
+        )
+      }))
+
     for (const status of [400, 404, 422]) {
       it.scoped(`${status} is InvalidRequest, permanent, with the API's own words`, () =>
         Effect.gen(function*() {

@@ -2,7 +2,7 @@
  * The bridge between `@effect/ai` and `ProviderError`: an `HttpClient` transform that makes every reply either
  * a readable JSON body or a failure that says what was wrong with it, and the mapping of `AiError`s.
  */
-import * as AiError from "@effect/ai/AiError"
+import type * as AiError from "@effect/ai/AiError"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
@@ -105,6 +105,3 @@ export const fromAiError = (
       })
   }
 }
-
-/** `AiError.isAiError`, re-exported so that callers need not import `@effect/ai` for it. */
-export const isAiError: (u: unknown) => u is AiError.AiError = AiError.isAiError

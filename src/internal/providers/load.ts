@@ -14,7 +14,7 @@ const load = <A>(what: string, packages: string, load: () => Promise<A>): Effect
   Effect.tryPromise(load).pipe(
     Effect.catchAll((error) =>
       Effect.dieMessage(
-        `${what} needs ${packages}; install them (npm install ${packages}). ${
+        `${what} needs the packages ${packages.split(" ").join(", ")}: npm install ${packages}. ${
           error.cause instanceof Error ? error.cause.message : String(error.cause)
         }`
       )

@@ -192,6 +192,7 @@ export const errorMessageOf = (body: string | undefined): string | undefined => 
   const json = decodeJson(body)
   if (Option.isSome(json)) {
     const value = json.value
+    if (typeof value === "string") return oneLine(value)
     const error = Predicate.hasProperty(value, "error") ? value.error : undefined
     const message = stringAt(error, "message") ?? (typeof error === "string" ? error : undefined) ??
       stringAt(value, "message") ?? stringAt(value, "detail")
