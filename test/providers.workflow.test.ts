@@ -56,7 +56,11 @@ const dreamCascadeShapedWorkflow = () =>
       }).pipe(Effect.map((completion) => completion.content))
   })
 
-/** Runs `effect` while advancing the TestClock in small steps, giving real sockets time between steps. */
+/**
+ * Runs `effect` while advancing the TestClock in small steps, giving real sockets time between steps. Time
+ * bounds in these tests are generous (an hour), so that a slow machine never turns real latency into a
+ * virtual time-out.
+ */
 const withVirtualTime = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
   Effect.gen(function*() {
     const fiber = yield* Effect.fork(effect)
@@ -158,7 +162,12 @@ for (const wire of wires) {
         const logs = logCollector()
         const result = yield* withVirtualTime(
           Orchestrator.run(dreamCascadeShapedWorkflow(), "Research quantum computing applications", {
-            config: { primaryModel: `${wire.name}:${wire.model}`, maxConcurrentAgents: 5, maxRetries: 2 },
+            config: {
+              primaryModel: `${wire.name}:${wire.model}`,
+              maxConcurrentAgents: 5,
+              maxRetries: 2,
+              timeoutSeconds: 3600
+            },
             onEvent: (event) => {
               events.push(event)
             }
@@ -221,7 +230,12 @@ for (const wire of wires) {
         const events: Array<OrchestratorEvent.OrchestratorEvent> = []
         const result = yield* withVirtualTime(
           Orchestrator.run(dreamCascadeShapedWorkflow(), "task", {
-            config: { primaryModel: wire.model, fallbackModel: `${wire.name}:other-model`, maxRetries: 5 },
+            config: {
+              primaryModel: wire.model,
+              fallbackModel: `${wire.name}:other-model`,
+              maxRetries: 5,
+              timeoutSeconds: 3600
+            },
             onEvent: (event) => {
               events.push(event)
             }
@@ -244,7 +258,12 @@ describe("fallback across providers", () => {
       }))
       const result = yield* withVirtualTime(
         Orchestrator.run(dreamCascadeShapedWorkflow(), "task", {
-          config: { primaryModel: "openai:gpt-4o", fallbackModel: "anthropic:claude-sonnet-4-5", maxRetries: 1 }
+          config: {
+            primaryModel: "openai:gpt-4o",
+            fallbackModel: "anthropic:claude-sonnet-4-5",
+            maxRetries: 1,
+            timeoutSeconds: 3600
+          }
         }).pipe(Effect.provide(Provider.router({
           openai: Provider.openAi({ apiKey: Redacted.make(KEY), apiUrl: `${openai.url}/v1`, timeout: "1 hour" }),
           anthropic: Provider.anthropic({ apiKey: Redacted.make(KEY), apiUrl: anthropic.url, timeout: "1 hour" })

@@ -23,6 +23,9 @@ import {
 /** Marks a body that could not be read because the connection dropped: transient, unlike a malformed one. */
 const droppedMarker = "connection dropped while reading the reply"
 
+const causeMessage = (cause: unknown): string =>
+  Predicate.hasProperty(cause, "message") && typeof cause.message === "string" ? cause.message : String(cause)
+
 const checkBody = (
   response: HttpClientResponse.HttpClientResponse
 ): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.ResponseError> =>
@@ -33,13 +36,19 @@ const checkBody = (
           request: response.request,
           response,
           reason: "Decode",
-          description: `${droppedMarker}: ${String(Predicate.hasProperty(error.cause, "message") ? error.cause.message : error.cause)}`
+          description: `${droppedMarker}: ${causeMessage(error.cause)}`
         })
       ),
     onSuccess: (text) => {
       const parsed = parseJsonBody(response.headers["content-type"], text)
-      return parsed.ok ? Effect.succeed(response) : Effect.fail(
-        new HttpClientError.ResponseError({ request: response.request, response, reason: "Decode", description: parsed.error })
+      if (parsed.ok) return Effect.succeed(response)
+      return Effect.fail(
+        new HttpClientError.ResponseError({
+          request: response.request,
+          response,
+          reason: "Decode",
+          description: parsed.error
+        })
       )
     }
   })
@@ -71,7 +80,8 @@ export const fromAiError = (
       }
       const description = error.description ?? (error.reason === "EmptyBody" ? "the body is empty" : "undecodable body")
       if (description.startsWith(droppedMarker)) {
-        return new Timeout({ provider: origin.provider, model: origin.model, status, detail: scrub(description, secrets) })
+        const detail = scrub(description, secrets)
+        return new Timeout({ provider: origin.provider, model: origin.model, status, detail })
       }
       return malformed(origin, description, secrets, status)
     }

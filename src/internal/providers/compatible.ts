@@ -139,6 +139,15 @@ export const make = (options: OpenAiCompatibleOptions): Effect.Effect<Service> =
         }
       })
 
+    /** No reply: a transport failure, or a URL that is not one (a permanent mistake of the configuration). */
+    const requestFailed = (origin: Origin, error: HttpClientError.HttpClientError): ProviderError => {
+      if (error._tag === "RequestError" && error.reason !== "Transport") {
+        const what = error.reason === "InvalidUrl" ? "invalid URL" : "unencodable request"
+        return new InvalidRequest({ ...origin, detail: scrub(`${what}: ${url}`, secrets) })
+      }
+      return fromTransport(origin, error.cause, secrets)
+    }
+
     const complete = (request: CompletionRequest): Effect.Effect<Completion, ProviderError> => {
       const resolved = resolveModel(name, request.model, defaultModelOf)
       if (!resolved.ok) return Effect.fail(resolved.error)
@@ -150,16 +159,7 @@ export const make = (options: OpenAiCompatibleOptions): Effect.Effect<Service> =
         HttpClientRequest.bodyUnsafeJson(body(model, request, messages.value, request.maxTokens ?? options.maxTokens))
       )
       const call = Effect.matchEffect(client.execute(http), {
-        onFailure: (error): Effect.Effect<never, ProviderError> =>
-          error._tag === "RequestError" && error.reason !== "Transport"
-            ? Effect.fail(
-              new InvalidRequest({
-                provider: name,
-                model,
-                detail: scrub(`${error.reason === "InvalidUrl" ? "invalid URL" : "unencodable request"}: ${url}`, secrets)
-              })
-            )
-            : Effect.fail(fromTransport(origin, error.cause, secrets)),
+        onFailure: (error) => Effect.fail(requestFailed(origin, error)),
         onSuccess: (response) => read(origin, request, messages.value, response)
       })
       return withTimeout(call, origin, timeout)

@@ -30,8 +30,8 @@ export const environment = Config.all({
   openAiModel: nonEmpty(Config.string("OPENAI_MODEL"))
 })
 
-export const fallbackNotice =
-  "No ANTHROPIC_API_KEY, OPENAI_API_KEY or OPENAI_BASE_URL is set: using the simulated provider, whose replies are canned text (offline, no cost)."
+export const fallbackNotice = "No ANTHROPIC_API_KEY, OPENAI_API_KEY or OPENAI_BASE_URL is set: " +
+  "using the simulated provider, whose replies are canned text (offline, no cost)."
 
 export const make: Effect.Effect<Service, ConfigError.ConfigError, Scope.Scope> = Effect.gen(function*() {
   const env = yield* environment
