@@ -28,8 +28,8 @@ describe("Provider.fromEnv", () => {
       yield* provider.complete({ prompt: "hello again" })
       assert.deepStrictEqual(logs, [{
         level: "WARN",
-        message:
-          "No ANTHROPIC_API_KEY, OPENAI_API_KEY or OPENAI_BASE_URL is set: using the simulated provider, whose replies are canned text (offline, no cost)."
+        message: "No ANTHROPIC_API_KEY, OPENAI_API_KEY or OPENAI_BASE_URL is set: using the simulated provider, " +
+          "whose replies are canned text (offline, no cost)."
       }])
     }))
 
@@ -41,7 +41,9 @@ describe("Provider.fromEnv", () => {
 
   it.scoped("ANTHROPIC_API_KEY gives Anthropic, at ANTHROPIC_BASE_URL with ANTHROPIC_MODEL when set", () =>
     Effect.gen(function*() {
-      const server = yield* fakeServer(() => ({ json: anthropicMessage("hi", "claude-haiku-4-5", { input: 3, output: 1 }) }))
+      const server = yield* fakeServer(() => ({
+        json: anthropicMessage("hi", "claude-haiku-4-5", { input: 3, output: 1 })
+      }))
       const { logs, provider } = yield* fromEnv({
         ANTHROPIC_API_KEY: "sk-ant-env-key-1234",
         ANTHROPIC_BASE_URL: server.url,
@@ -65,7 +67,9 @@ describe("Provider.fromEnv", () => {
 
   it.scoped("OPENAI_BASE_URL gives the OpenAI-compatible client, without a key", () =>
     Effect.gen(function*() {
-      const server = yield* fakeServer(() => ({ json: chatCompletion("local reply", "qwen2.5:7b", { input: 3, output: 2 }) }))
+      const server = yield* fakeServer(() => ({
+        json: chatCompletion("local reply", "qwen2.5:7b", { input: 3, output: 2 })
+      }))
       const { provider } = yield* fromEnv({ OPENAI_BASE_URL: `${server.url}/v1`, OPENAI_MODEL: "qwen2.5:7b" })
       assert.strictEqual(provider.name, "local")
       const completion = yield* provider.complete({ prompt: "hello" })
@@ -102,7 +106,8 @@ describe("provider limits", () => {
         )
       )
       const provider = yield* buildProvider(Provider.openAiCompatible({ baseUrl: `${server.url}/v1`, concurrency: 2 }))
-      yield* Effect.all(Array.from({ length: 6 }, () => provider.complete({ prompt: "hi" })), { concurrency: "unbounded" })
+      const calls = Array.from({ length: 6 }, () => provider.complete({ prompt: "hi" }))
+      yield* Effect.all(calls, { concurrency: "unbounded" })
       assert.strictEqual(server.received.length, 6)
       assert.strictEqual(server.maxInFlight(), 2)
     }))

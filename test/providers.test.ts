@@ -201,7 +201,10 @@ for (const kit of kits) {
 
     it.scoped("a plain-text error body is quoted in the error as it is", () =>
       Effect.gen(function*() {
-        const { result } = yield* callWith(kit, () => ({ status: 502, text: "upstream connect error\nreset reason: overflow" }))
+        const { result } = yield* callWith(kit, () => ({
+          status: 502,
+          text: "upstream connect error\nreset reason: overflow"
+        }))
         const error = failure(result)
         assert.instanceOf(error, ProviderError.Unavailable)
         assert.strictEqual(
@@ -305,7 +308,8 @@ for (const kit of kits) {
         const port = yield* Effect.async<number>((resume) => {
           const probe = createServer().listen(0, "127.0.0.1", () => {
             const address = probe.address()
-            probe.close(() => resume(Effect.succeed(typeof address === "object" && address !== null ? address.port : 1)))
+            const port = typeof address === "object" && address !== null ? address.port : 1
+            probe.close(() => resume(Effect.succeed(port)))
           })
         })
         const provider = yield* buildProvider(kit.layer(`http://127.0.0.1:${port}`))
@@ -382,19 +386,26 @@ describe("usage across providers", () => {
 describe("model prefixes and Provider.router", () => {
   it.effect("a provider refuses a model that another provider's prefix names, before any request", () =>
     Effect.gen(function*() {
-      const provider = yield* buildProvider(Provider.openAi({ apiKey: Redacted.make(KEY), apiUrl: "http://127.0.0.1:9/v1" }))
-      const error = failure(yield* Effect.either(provider.complete({ prompt: "hi", model: "anthropic:claude-sonnet-4-5" })))
+      const provider = yield* buildProvider(
+        Provider.openAi({ apiKey: Redacted.make(KEY), apiUrl: "http://127.0.0.1:9/v1" })
+      )
+      const result = yield* Effect.either(provider.complete({ prompt: "hi", model: "anthropic:claude-sonnet-4-5" }))
+      const error = failure(result)
       assert.instanceOf(error, ProviderError.InvalidRequest)
       assert.include(error.message, "belongs to the \"anthropic\" provider")
     }).pipe(Effect.scoped))
 
   it.scoped("routes by prefix, then by model family, then to the default route", () =>
     Effect.gen(function*() {
-      const openai = yield* fakeServer(() => ({ json: openAiResponse("from openai", "gpt-4o", { input: 1, output: 1 }) }))
+      const openai = yield* fakeServer(() => ({
+        json: openAiResponse("from openai", "gpt-4o", { input: 1, output: 1 })
+      }))
       const anthropic = yield* fakeServer(() => ({
         json: anthropicMessage("from anthropic", "claude-sonnet-4-5", { input: 1, output: 1 })
       }))
-      const local = yield* fakeServer(() => ({ json: chatCompletion("from local", "llama3.1", { input: 1, output: 1 }) }))
+      const local = yield* fakeServer(() => ({
+        json: chatCompletion("from local", "llama3.1", { input: 1, output: 1 })
+      }))
       const provider = yield* buildProvider(Provider.router({
         local: Provider.openAiCompatible({ baseUrl: `${local.url}/v1` }),
         openai: Provider.openAi({ apiKey: Redacted.make(KEY), apiUrl: `${openai.url}/v1` }),

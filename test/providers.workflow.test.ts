@@ -10,7 +10,14 @@ import {
   SubTask,
   Workflow
 } from "multi-agent-orchestration"
-import { anthropicMessage, chatCompletion, type FakeUsage, fakeServer, openAiResponse, type Reply } from "./fakeServers.js"
+import {
+  anthropicMessage,
+  chatCompletion,
+  type FakeUsage,
+  fakeServer,
+  openAiResponse,
+  type Reply
+} from "./fakeServers.js"
 
 const KEY = "sk-live-9d2e7c41b08f3a65"
 
@@ -24,7 +31,10 @@ const dreamCascadeShapedWorkflow = () =>
   Workflow.make({
     name: "dream-cascade-shaped",
     decompose: (task) =>
-      Provider.complete({ system: "You plan research.", prompt: `Break the task into 5 subtasks.\nTask: ${task}` }).pipe(
+      Provider.complete({
+        system: "You plan research.",
+        prompt: `Break the task into 5 subtasks.\nTask: ${task}`
+      }).pipe(
         Effect.map(() => [
           ...[1, 2, 3, 4, 5].map((i) =>
             new SubTask.SubTask({ id: `belter-${i}`, description: `Research angle ${i}`, tier: "belter" })
@@ -81,7 +91,7 @@ interface Wire {
   readonly layer: (url: string) => Layer.Layer<Provider.Provider>
   readonly reply: (text: string, usage: FakeUsage) => unknown
   /** The usage the library must record for what the server reported. */
-  readonly normalised: (usage: FakeUsage) => { inputTokens: number; outputTokens: number; cachedInputTokens: number }
+  readonly normalised: (usage: FakeUsage) => Tokens
   readonly error: (status: number) => unknown
 }
 
@@ -108,7 +118,10 @@ const wires: ReadonlyArray<Wire> = [
       outputTokens: u.output,
       cachedInputTokens: u.cached ?? 0
     }),
-    error: (status) => ({ type: "error", error: { type: status === 429 ? "rate_limit_error" : "api_error", message: "x" } })
+    error: (status) => ({
+      type: "error",
+      error: { type: status === 429 ? "rate_limit_error" : "api_error", message: "x" }
+    })
   },
   {
     name: "local",
@@ -130,7 +143,14 @@ const usageFor = (n: number): FakeUsage => ({
   cacheCreation: n % 3 === 0 ? 5 : 0
 })
 
-const dollars = (price: Pricing.ModelPrice, usage: { inputTokens: number; outputTokens: number; cachedInputTokens: number }) =>
+interface Tokens {
+  readonly inputTokens: number
+  readonly outputTokens: number
+  readonly cachedInputTokens: number
+}
+
+/** The price of `usage` at `price`, worked out here from the table's rates per million tokens. */
+const dollars = (price: Pricing.ModelPrice, usage: Tokens) =>
   ((usage.inputTokens - usage.cachedInputTokens) * price.input +
     usage.cachedInputTokens * (price.cachedInput ?? price.input) +
     usage.outputTokens * price.output) / 1_000_000
@@ -172,7 +192,9 @@ for (const wire of wires) {
               events.push(event)
             }
           }).pipe(
-            Effect.provide(Layer.mergeAll(wire.layer(server.url), Pricing.layer({ [wire.model]: wire.price }), logs.layer)),
+            Effect.provide(
+              Layer.mergeAll(wire.layer(server.url), Pricing.layer({ [wire.model]: wire.price }), logs.layer)
+            ),
             Logger.withMinimumLogLevel(LogLevel.All)
           )
         )
@@ -200,8 +222,9 @@ for (const wire of wires) {
         const cost = served.map(wire.normalised).reduce((sum, u) => sum + dollars(wire.price, u), 0)
         assert.closeTo(result.totalCost, cost, 1e-12)
         assert.isAbove(cost, 0)
-        assert.closeTo(result.agentResults.reduce((sum, r) => sum + r.cost, 0) + (result.costs?.byTier["synthesis"]?.cost ?? 0) +
-          (result.costs?.byTier["decomposition"]?.cost ?? 0), cost, 1e-12)
+        const byTier = result.costs?.byTier ?? {}
+        const agents = result.agentResults.reduce((sum, r) => sum + r.cost, 0)
+        assert.closeTo(agents + (byTier["synthesis"]?.cost ?? 0) + (byTier["decomposition"]?.cost ?? 0), cost, 1e-12)
         assert.deepStrictEqual(Object.keys(result.costs?.byModel ?? {}), [wire.answeredBy])
 
         // The key reached the server, and nothing else.
