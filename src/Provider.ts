@@ -5,9 +5,22 @@
  *
  * @since 0.1.0
  */
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
+import { make as fromEnvService } from "./internal/providers/fromEnv.js"
+import { withLimits as limitService } from "./internal/providers/limits.js"
+import * as loadProviders from "./internal/providers/load.js"
+import type {
+  AnthropicOptions,
+  LimitOptions,
+  OpenAiCompatibleOptions,
+  OpenAiOptions
+} from "./internal/providers/options.js"
+import { makeRouter } from "./internal/providers/routing.js"
 import {
   makeSimulated as makeSimulatedService,
   type SimulatedOptions,
@@ -185,3 +198,216 @@ export const simulated = (options?: SimulatedOptions): Layer.Layer<Provider> =>
  * @category Functions
  */
 export const simulatedReply: (request: CompletionRequest) => string = simulatedReplyText
+
+// ============================================================================================================
+// HTTP providers
+// ============================================================================================================
+
+/**
+ * Options of the HTTP providers.
+ *
+ * - `defaultModel`: the model of requests that name none.
+ * - `timeout`: the time bound of one HTTP call (default: 2 minutes); past it the call fails with
+ *   `ProviderError.Timeout`, which is retried.
+ * - `maxTokens`: the `maxTokens` of requests that name none.
+ * - `concurrency`, `requestsPerMinute`, `tokensPerMinute`: limits that hold for every call made through the
+ *   layer, across all agents and nested workflows (see `withLimits`).
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export type {
+  AnthropicOptions,
+  CommonOptions,
+  LimitOptions,
+  OpenAiCompatibleOptions,
+  OpenAiOptions
+} from "./internal/providers/options.js"
+
+/**
+ * OpenAI, through `@effect/ai-openai` and the Responses API (`POST {apiUrl}/responses`). The system prompt is
+ * sent as the first input message, `maxTokens` as `max_output_tokens`; replies are not stored (`store:
+ * false`). Default model: "gpt-4o-mini".
+ *
+ * Loads `@effect/ai-openai` when the layer is built.
+ *
+ * @since 0.1.0
+ * @category Layers
+ * @example
+ * ```ts
+ * import { Redacted } from "effect"
+ * import { Provider } from "multi-agent-orchestration"
+ *
+ * const OpenAi = Provider.openAi({ apiKey: Redacted.make("sk-..."), defaultModel: "gpt-4o", concurrency: 8 })
+ * ```
+ */
+export const openAi = (options: OpenAiOptions): Layer.Layer<Provider> =>
+  Layer.scoped(Provider, loadProviders.openAi(options))
+
+/**
+ * `openAi` with its options read from `Config`.
+ *
+ * @since 0.1.0
+ * @category Layers
+ * @example
+ * ```ts
+ * import { Config } from "effect"
+ * import { Provider } from "multi-agent-orchestration"
+ *
+ * const OpenAi = Provider.openAiLayerConfig({
+ *   apiKey: Config.redacted("OPENAI_API_KEY"),
+ *   defaultModel: Config.string("OPENAI_MODEL").pipe(Config.withDefault("gpt-4o-mini"))
+ * })
+ * ```
+ */
+export const openAiLayerConfig = (
+  config: Config.Config.Wrap<OpenAiOptions>
+): Layer.Layer<Provider, ConfigError.ConfigError> =>
+  Layer.scoped(Provider, Effect.flatMap(Config.unwrap(config), loadProviders.openAi))
+
+/**
+ * Anthropic, through `@effect/ai-anthropic` and the Messages API (`POST {apiUrl}/v1/messages`; give `apiUrl`
+ * without "/v1"). The system prompt goes in `system`; `max_tokens`, which Anthropic requires, defaults to
+ * 4096. Default model: "claude-sonnet-4-5".
+ *
+ * Loads `@effect/ai-anthropic` when the layer is built.
+ *
+ * @since 0.1.0
+ * @category Layers
+ * @example
+ * ```ts
+ * import { Redacted } from "effect"
+ * import { Provider } from "multi-agent-orchestration"
+ *
+ * const Anthropic = Provider.anthropic({ apiKey: Redacted.make("sk-ant-..."), requestsPerMinute: 50 })
+ * ```
+ */
+export const anthropic = (options: AnthropicOptions): Layer.Layer<Provider> =>
+  Layer.scoped(Provider, loadProviders.anthropic(options))
+
+/**
+ * `anthropic` with its options read from `Config`.
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const anthropicLayerConfig = (
+  config: Config.Config.Wrap<AnthropicOptions>
+): Layer.Layer<Provider, ConfigError.ConfigError> =>
+  Layer.scoped(Provider, Effect.flatMap(Config.unwrap(config), loadProviders.anthropic))
+
+/**
+ * A server that speaks OpenAI's chat completions (`POST {baseUrl}/chat/completions`): Ollama
+ * ("http://localhost:11434/v1"), vLLM ("http://localhost:8000/v1"), llama.cpp's server
+ * ("http://localhost:8080/v1"), LM Studio ("http://localhost:1234/v1"). `apiKey` is optional. Its `name`
+ * (default "local") is the model prefix it answers to ("local:llama3.1"). Default model: "llama3.1".
+ *
+ * @since 0.1.0
+ * @category Layers
+ * @example
+ * ```ts
+ * import { Provider } from "multi-agent-orchestration"
+ *
+ * const Ollama = Provider.openAiCompatible({ baseUrl: "http://localhost:11434/v1", defaultModel: "llama3.1:8b" })
+ * ```
+ */
+export const openAiCompatible = (options: OpenAiCompatibleOptions): Layer.Layer<Provider> =>
+  Layer.scoped(Provider, loadProviders.openAiCompatible(options))
+
+/**
+ * `openAiCompatible` with its options read from `Config`.
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const openAiCompatibleLayerConfig = (
+  config: Config.Config.Wrap<OpenAiCompatibleOptions>
+): Layer.Layer<Provider, ConfigError.ConfigError> =>
+  Layer.scoped(Provider, Effect.flatMap(Config.unwrap(config), loadProviders.openAiCompatible))
+
+/**
+ * The provider the environment asks for:
+ *
+ * - `ANTHROPIC_API_KEY` gives Anthropic (`ANTHROPIC_BASE_URL`, `ANTHROPIC_MODEL` optional);
+ * - `OPENAI_BASE_URL` gives the OpenAI-compatible client for that server, with `OPENAI_API_KEY` as its key
+ *   if set; otherwise `OPENAI_API_KEY` gives OpenAI (`OPENAI_MODEL` sets the default model of either);
+ * - with several, a `router` over them, Anthropic first: prefixed models ("openai:gpt-4o") and known model
+ *   families ("gpt-…", "claude-…") go to their provider, so a fallback model can be another provider's;
+ * - with none, the simulated provider, announced once with a warning log.
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const fromEnv: Layer.Layer<Provider, ConfigError.ConfigError> = Layer.scoped(Provider, fromEnvService)
+
+/**
+ * One provider in front of several. A request goes to the provider its model's prefix names ("openai:gpt-4o"
+ * goes to `routes.openai` as "gpt-4o"); an unprefixed model goes to the route of its family when there is one
+ * ("gpt-…", "o3…" to `openai`, "claude-…" to `anthropic`), else to the default route (`options.default`, else
+ * the first). The default model is the default route's, prefixed.
+ *
+ * With a router, `primaryModel` and `fallbackModel` may name different providers: the orchestrator's
+ * fallback then moves to the other provider once the primary's retries are used up.
+ *
+ * @since 0.1.0
+ * @category Layers
+ * @example
+ * ```ts
+ * import { Redacted } from "effect"
+ * import { Provider } from "multi-agent-orchestration"
+ *
+ * const Both = Provider.router({
+ *   openai: Provider.openAi({ apiKey: Redacted.make("sk-...") }),
+ *   anthropic: Provider.anthropic({ apiKey: Redacted.make("sk-ant-...") }),
+ *   local: Provider.openAiCompatible({ baseUrl: "http://localhost:11434/v1" })
+ * })
+ * // config: { primaryModel: "openai:gpt-4o", fallbackModel: "anthropic:claude-sonnet-4-5" }
+ * ```
+ */
+export const router = <E, R>(
+  routes: Readonly<Record<string, Layer.Layer<Provider, E, R>>>,
+  options: { readonly default?: string | undefined } = {}
+): Layer.Layer<Provider, E, R> =>
+  Layer.scoped(
+    Provider,
+    Effect.gen(function*() {
+      const services = new Map<string, Service>()
+      for (const [prefix, layer] of Object.entries(routes)) {
+        services.set(prefix.toLowerCase(), Context.get(yield* Layer.build(layer), Provider))
+      }
+      const first = services.keys().next()
+      if (first.done === true) return yield* Effect.dieMessage("Provider.router needs at least one route")
+      const fallback = options.default?.toLowerCase() ?? first.value
+      if (!services.has(fallback)) {
+        return yield* Effect.dieMessage(`Provider.router: the default route "${fallback}" is not one of the routes`)
+      }
+      return makeRouter(services, fallback)
+    })
+  )
+
+/**
+ * A provider layer behind limits that hold for every call through it, across all agents and nested
+ * workflows of every run that shares the layer: `concurrency` calls in flight at most, and token buckets of
+ * `requestsPerMinute` and `tokensPerMinute` (effect's `RateLimiter`; a call counts its estimated prompt tokens
+ * plus its `maxTokens`). The HTTP providers take the same options directly.
+ *
+ * @since 0.1.0
+ * @category Combinators
+ * @example
+ * ```ts
+ * import { Provider } from "multi-agent-orchestration"
+ *
+ * const Gentle = Provider.simulated().pipe(Provider.withLimits({ concurrency: 2, requestsPerMinute: 60 }))
+ * ```
+ */
+export const withLimits: {
+  (limits: LimitOptions): <E, R>(self: Layer.Layer<Provider, E, R>) => Layer.Layer<Provider, E, R>
+  <E, R>(self: Layer.Layer<Provider, E, R>, limits: LimitOptions): Layer.Layer<Provider, E, R>
+} = dual(
+  2,
+  <E, R>(self: Layer.Layer<Provider, E, R>, limits: LimitOptions): Layer.Layer<Provider, E, R> =>
+    Layer.scoped(
+      Provider,
+      Effect.flatMap(Layer.build(self), (context) => limitService(Context.get(context, Provider), limits))
+    )
+)

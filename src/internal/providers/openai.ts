@@ -1,0 +1,64 @@
+/**
+ * The OpenAI provider, built on `@effect/ai-openai` (the Responses API, `POST {apiUrl}/responses`). Loaded on
+ * first use, so that programs that never call OpenAI never load its client.
+ */
+import * as OpenAiClient from "@effect/ai-openai/OpenAiClient"
+import * as OpenAiLanguageModel from "@effect/ai-openai/OpenAiLanguageModel"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
+import type { Service } from "../../Provider.js"
+import { strictJson } from "./aiError.js"
+import { makeService, reportedUsage } from "./languageModel.js"
+import { type CommonOptions, defaultTimeout } from "./shared.js"
+
+/** Options of `Provider.openAi`. */
+export interface OpenAiOptions extends CommonOptions {
+  /** The API key, sent as a bearer token. */
+  readonly apiKey: Redacted.Redacted<string>
+  /** The API's base URL. Default: "https://api.openai.com/v1". */
+  readonly apiUrl?: string | undefined
+  readonly organizationId?: Redacted.Redacted<string> | undefined
+  readonly projectId?: Redacted.Redacted<string> | undefined
+}
+
+export const name = "openai"
+export const defaultModel = "gpt-4o-mini"
+
+export const make = (options: OpenAiOptions): Effect.Effect<Service, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const client = yield* OpenAiClient.make({
+      apiKey: options.apiKey,
+      apiUrl: options.apiUrl,
+      organizationId: options.organizationId,
+      projectId: options.projectId,
+      transformClient: strictJson
+    })
+    const languageModel = yield* OpenAiLanguageModel.make({
+      model: options.defaultModel ?? defaultModel,
+      // Replies are not kept on OpenAI's side: every call is self-contained.
+      config: { store: false }
+    }).pipe(Effect.provideService(OpenAiClient.OpenAiClient, client))
+    const defaultMaxTokens = options.maxTokens
+    return makeService({
+      name,
+      defaultModel: options.defaultModel ?? defaultModel,
+      timeout: options.timeout === undefined ? defaultTimeout : Duration.decode(options.timeout),
+      secrets: [options.apiKey, options.organizationId, options.projectId].flatMap((secret) =>
+        secret === undefined ? [] : [Redacted.value(secret)]
+      ),
+      languageModel,
+      redactedHeaders: ["openai-organization", "openai-project"],
+      configure: (self, call) => {
+        const maxTokens = call.maxTokens ?? defaultMaxTokens
+        return OpenAiLanguageModel.withConfigOverride(self, {
+          model: call.model,
+          ...(call.temperature === undefined ? {} : { temperature: call.temperature }),
+          ...(maxTokens === undefined ? {} : { max_output_tokens: maxTokens })
+        })
+      },
+      usage: (response) => reportedUsage(response.usage)
+    })
+  }).pipe(Effect.provide(FetchHttpClient.layer))

@@ -1,0 +1,303 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Fiber, Layer, Logger, LogLevel, Option, Redacted, TestClock } from "effect"
+import {
+  Format,
+  Orchestrator,
+  type OrchestratorEvent,
+  OrchestratorResult,
+  Pricing,
+  Provider,
+  SubTask,
+  Workflow
+} from "multi-agent-orchestration"
+import {
+  anthropicMessage,
+  chatCompletion,
+  type FakeUsage,
+  fakeServer,
+  openAiResponse,
+  type Reply
+} from "./fakeServers.js"
+
+const KEY = "sk-live-9d2e7c41b08f3a65"
+
+/**
+ * A workflow with the shape of `DreamCascade.make({ belterCount: 5, drummerCount: 2, caminaCount: 1 })`: one
+ * decomposition call, five parallel agents, two mid-tier syntheses that each depend on a group of them, and one
+ * final synthesis. Every step makes exactly one provider call. Once DreamCascade is available, it can replace
+ * this builder in the tests below.
+ */
+const dreamCascadeShapedWorkflow = () =>
+  Workflow.make({
+    name: "dream-cascade-shaped",
+    decompose: (task) =>
+      Provider.complete({
+        system: "You plan research.",
+        prompt: `Break the task into 5 subtasks.\nTask: ${task}`
+      }).pipe(
+        Effect.map(() => [
+          ...[1, 2, 3, 4, 5].map((i) =>
+            new SubTask.SubTask({ id: `belter-${i}`, description: `Research angle ${i}`, tier: "belter" })
+          ),
+          new SubTask.SubTask({
+            id: "drummer-1",
+            description: "Synthesize angles 1 to 3",
+            tier: "drummer",
+            dependencies: ["belter-1", "belter-2", "belter-3"]
+          }),
+          new SubTask.SubTask({
+            id: "drummer-2",
+            description: "Synthesize angles 4 and 5",
+            tier: "drummer",
+            dependencies: ["belter-4", "belter-5"]
+          })
+        ])
+      ),
+    execute: (subtask, { dependencies }) =>
+      Effect.logDebug(`agent for ${subtask.id}`).pipe(Effect.zipRight(Provider.complete({
+        system: "You are a careful research assistant.",
+        prompt: [subtask.description, ...dependencies.map((d) => d.content)].join("\n\n"),
+        maxTokens: 300
+      }))).pipe(Effect.map((completion) => completion.content)),
+    synthesize: (results) =>
+      Provider.complete({
+        system: "Write the executive synthesis.",
+        prompt: results.filter((r) => r.subtaskId.startsWith("drummer")).map((r) => r.content).join("\n\n")
+      }).pipe(Effect.map((completion) => completion.content))
+  })
+
+/**
+ * Runs `effect` while advancing the TestClock in small steps, giving real sockets time between steps. Time
+ * bounds in these tests are generous (an hour), so that a slow machine never turns real latency into a
+ * virtual time-out.
+ */
+const withVirtualTime = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+  Effect.gen(function*() {
+    const fiber = yield* Effect.fork(effect)
+    for (;;) {
+      const exit = yield* Fiber.poll(fiber)
+      if (Option.isSome(exit)) return yield* exit.value
+      yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 5)))
+      yield* TestClock.adjust("500 millis")
+    }
+  })
+
+interface Wire {
+  readonly name: string
+  readonly model: string
+  /** The model the server says answered (a dated snapshot where the API does that). */
+  readonly answeredBy: string
+  readonly price: Pricing.ModelPrice
+  readonly layer: (url: string) => Layer.Layer<Provider.Provider>
+  readonly reply: (text: string, usage: FakeUsage) => unknown
+  /** The usage the library must record for what the server reported. */
+  readonly normalised: (usage: FakeUsage) => Tokens
+  readonly error: (status: number) => unknown
+}
+
+const wires: ReadonlyArray<Wire> = [
+  {
+    name: "openai",
+    model: "gpt-4o-mini",
+    answeredBy: "gpt-4o-mini-2024-07-18",
+    price: Pricing.builtIn["gpt-4o-mini"]!,
+    layer: (url) => Provider.openAi({ apiKey: Redacted.make(KEY), apiUrl: `${url}/v1`, timeout: "1 hour" }),
+    reply: (text, usage) => openAiResponse(text, "gpt-4o-mini-2024-07-18", usage),
+    normalised: (u) => ({ inputTokens: u.input, outputTokens: u.output, cachedInputTokens: u.cached ?? 0 }),
+    error: (status) => ({ error: { message: `status ${status}`, type: "server_error" } })
+  },
+  {
+    name: "anthropic",
+    model: "claude-sonnet-4-5",
+    answeredBy: "claude-sonnet-4-5-20250929",
+    price: Pricing.builtIn["claude-sonnet-4-5"]!,
+    layer: (url) => Provider.anthropic({ apiKey: Redacted.make(KEY), apiUrl: url, timeout: "1 hour" }),
+    reply: (text, usage) => anthropicMessage(text, "claude-sonnet-4-5-20250929", usage),
+    normalised: (u) => ({
+      inputTokens: u.input + (u.cached ?? 0) + (u.cacheCreation ?? 0),
+      outputTokens: u.output,
+      cachedInputTokens: u.cached ?? 0
+    }),
+    error: (status) => ({
+      type: "error",
+      error: { type: status === 429 ? "rate_limit_error" : "api_error", message: "x" }
+    })
+  },
+  {
+    name: "local",
+    model: "llama3.1",
+    answeredBy: "llama3.1",
+    price: { input: 0.2, output: 0.6, cachedInput: 0.05 },
+    layer: (url) => Provider.openAiCompatible({ baseUrl: `${url}/v1`, apiKey: Redacted.make(KEY), timeout: "1 hour" }),
+    reply: (text, usage) => chatCompletion(text, "llama3.1", usage),
+    normalised: (u) => ({ inputTokens: u.input, outputTokens: u.output, cachedInputTokens: u.cached ?? 0 }),
+    error: (status) => ({ error: { message: `status ${status}` } })
+  }
+]
+
+/** Different, recognisable usage for every call, with cached input on every other one. */
+const usageFor = (n: number): FakeUsage => ({
+  input: 100 + 10 * n,
+  output: 40 + n,
+  cached: n % 2 === 0 ? 30 : 0,
+  cacheCreation: n % 3 === 0 ? 5 : 0
+})
+
+interface Tokens {
+  readonly inputTokens: number
+  readonly outputTokens: number
+  readonly cachedInputTokens: number
+}
+
+/** The price of `usage` at `price`, worked out here from the table's rates per million tokens. */
+const dollars = (price: Pricing.ModelPrice, usage: Tokens) =>
+  ((usage.inputTokens - usage.cachedInputTokens) * price.input +
+    usage.cachedInputTokens * (price.cachedInput ?? price.input) +
+    usage.outputTokens * price.output) / 1_000_000
+
+/** Collects every log line, at every level. */
+const logCollector = () => {
+  const lines: Array<string> = []
+  const layer = Logger.add(Logger.make(({ message }) => {
+    lines.push(JSON.stringify(message))
+  }))
+  return { lines, layer }
+}
+
+for (const wire of wires) {
+  describe(`a DreamCascade-shaped run against a fake ${wire.name} server`, () => {
+    it.scoped("completes despite one 429 and one 500, with totals that match the server's usage and the prices", () =>
+      Effect.gen(function*() {
+        const served: Array<FakeUsage> = []
+        const server = yield* fakeServer((_, n): Reply => {
+          if (n === 3) {
+            return { status: 429, headers: { "retry-after": "5" }, json: wire.error(429) }
+          }
+          if (n === 6) return { status: 500, json: wire.error(500) }
+          const usage = usageFor(n)
+          served.push(usage)
+          return { json: wire.reply(`Reply ${n}: findings on the angle.`, usage) }
+        })
+        const events: Array<OrchestratorEvent.OrchestratorEvent> = []
+        const logs = logCollector()
+        const result = yield* withVirtualTime(
+          Orchestrator.run(dreamCascadeShapedWorkflow(), "Research quantum computing applications", {
+            config: {
+              primaryModel: `${wire.name}:${wire.model}`,
+              maxConcurrentAgents: 5,
+              maxRetries: 2,
+              timeoutSeconds: 3600
+            },
+            onEvent: (event) => {
+              events.push(event)
+            }
+          }).pipe(
+            Effect.provide(
+              Layer.mergeAll(wire.layer(server.url), Pricing.layer({ [wire.model]: wire.price }), logs.layer)
+            ),
+            Logger.withMinimumLogLevel(LogLevel.All)
+          )
+        )
+
+        // 1 decomposition + 5 agents + 2 mid-tier syntheses + 1 final synthesis, and the two failed attempts.
+        assert.strictEqual(result.status, "completed")
+        assert.strictEqual(server.received.length, 11)
+        assert.strictEqual(served.length, 9)
+        assert.deepStrictEqual(result.agentResults.map((r) => r.status), Array(7).fill("completed"))
+        assert.include(result.finalSynthesis ?? "", "findings on the angle")
+        for (const request of server.received) assert.strictEqual(request.json.model, wire.model)
+
+        const retries = events.filter((e): e is OrchestratorEvent.Of<"agent_retry"> => e.type === "agent_retry")
+        assert.deepStrictEqual(retries.map((e) => e.data.errorTag).sort(), ["RateLimited", "Unavailable"])
+        const limited = retries.find((e) => e.data.errorTag === "RateLimited")!
+        assert.isAtLeast(limited.data.delayMillis, 5000)
+        assert.include(limited.data.reason, `${wire.name} ${wire.model}: rate limited, retry after 5s (HTTP 429)`)
+
+        const expected = served.map(wire.normalised).reduce((sum, u) => ({
+          inputTokens: sum.inputTokens + u.inputTokens,
+          outputTokens: sum.outputTokens + u.outputTokens,
+          cachedInputTokens: sum.cachedInputTokens + u.cachedInputTokens
+        }))
+        assert.deepStrictEqual(result.usage, expected)
+        const cost = served.map(wire.normalised).reduce((sum, u) => sum + dollars(wire.price, u), 0)
+        assert.closeTo(result.totalCost, cost, 1e-12)
+        assert.isAbove(cost, 0)
+        const byTier = result.costs?.byTier ?? {}
+        const agents = result.agentResults.reduce((sum, r) => sum + r.cost, 0)
+        assert.closeTo(agents + (byTier["synthesis"]?.cost ?? 0) + (byTier["decomposition"]?.cost ?? 0), cost, 1e-12)
+        assert.deepStrictEqual(Object.keys(result.costs?.byModel ?? {}), [wire.answeredBy])
+
+        // The key reached the server, and nothing else.
+        const sawKey = server.received.every((r) =>
+          r.headers.authorization === `Bearer ${KEY}` || r.headers["x-api-key"] === KEY
+        )
+        assert.isTrue(sawKey)
+        const everything = [
+          JSON.stringify(events),
+          JSON.stringify(result),
+          yield* OrchestratorResult.toJson(result),
+          Format.costTable(result.costs!),
+          logs.lines.join("\n")
+        ].join("\n")
+        assert.isAtLeast(logs.lines.length, 7)
+        assert.notInclude(everything, KEY)
+        assert.notInclude(everything, KEY.slice(3))
+      }))
+
+    it.scoped("a permanent error (401) is never retried, and its message carries no key", () =>
+      Effect.gen(function*() {
+        const server = yield* fakeServer(() => ({
+          status: 401,
+          json: { error: { type: "authentication_error", message: `invalid x-api-key: ${KEY}` } }
+        }))
+        const events: Array<OrchestratorEvent.OrchestratorEvent> = []
+        const result = yield* withVirtualTime(
+          Orchestrator.run(dreamCascadeShapedWorkflow(), "task", {
+            config: {
+              primaryModel: wire.model,
+              fallbackModel: `${wire.name}:other-model`,
+              maxRetries: 5,
+              timeoutSeconds: 3600
+            },
+            onEvent: (event) => {
+              events.push(event)
+            }
+          }).pipe(Effect.provide(wire.layer(server.url)))
+        )
+        assert.strictEqual(server.received.length, 1)
+        assert.strictEqual(result.status, "failed")
+        assert.include(result.error ?? "", `${wire.name} ${wire.model}: authentication failed (HTTP 401)`)
+        assert.notInclude(JSON.stringify(result) + JSON.stringify(events), KEY)
+      }))
+  })
+}
+
+describe("fallback across providers", () => {
+  it.scoped("primaryModel on one provider, fallbackModel on another: the run moves over once retries are spent", () =>
+    Effect.gen(function*() {
+      const openai = yield* fakeServer(() => ({ status: 503, json: { error: { message: "overloaded" } } }))
+      const anthropic = yield* fakeServer(() => ({
+        json: anthropicMessage("from claude", "claude-sonnet-4-5-20250929", { input: 10, output: 5 })
+      }))
+      const result = yield* withVirtualTime(
+        Orchestrator.run(dreamCascadeShapedWorkflow(), "task", {
+          config: {
+            primaryModel: "openai:gpt-4o",
+            fallbackModel: "anthropic:claude-sonnet-4-5",
+            maxRetries: 1,
+            timeoutSeconds: 3600
+          }
+        }).pipe(Effect.provide(Provider.router({
+          openai: Provider.openAi({ apiKey: Redacted.make(KEY), apiUrl: `${openai.url}/v1`, timeout: "1 hour" }),
+          anthropic: Provider.anthropic({ apiKey: Redacted.make(KEY), apiUrl: anthropic.url, timeout: "1 hour" })
+        })))
+      )
+      assert.strictEqual(result.status, "completed")
+      // Each of the 9 steps: two attempts on OpenAI, then one on Anthropic.
+      assert.strictEqual(openai.received.length, 18)
+      assert.strictEqual(anthropic.received.length, 9)
+      assert.deepStrictEqual(result.agentResults.map((r) => r.model), Array(7).fill("anthropic:claude-sonnet-4-5"))
+      assert.deepStrictEqual(Object.keys(result.costs?.byModel ?? {}), ["claude-sonnet-4-5-20250929"])
+      assert.strictEqual(result.finalSynthesis, "from claude")
+    }))
+})
