@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, ConfigProvider, Effect, Exit, Fiber, Layer, Logger, LogLevel, TestClock } from "effect"
-import { Orchestrator, Provider } from "multi-agent-orchestration"
+import { DreamSwarm, Orchestrator, Provider, Workflow } from "multi-agent-orchestration"
 import { anthropicMessage, buildProvider, chatCompletion, fakeServer } from "./fakeServers.js"
 import { fixedWorkflow, scripted, tasks } from "./helpers.js"
 
@@ -129,6 +129,24 @@ describe("provider limits", () => {
       assert.strictEqual(log.maxInFlight, 2)
       // Two at a time, one second each.
       assert.deepStrictEqual(log.calls.map((c) => c.startedAt), [0, 0, 1000, 1000, 2000, 2000, 3000, 3000, 4000, 4000])
+    }))
+
+  it.effect("the limits hold inside nested workflows too", () =>
+    Effect.gen(function*() {
+      const { layer, log } = scripted({ latency: "1 second" })
+      const nested = Workflow.parallel([
+        Workflow.sequential([fixedWorkflow(tasks("a", "b", "c")), fixedWorkflow(tasks("d", "e", "f"), { name: "second" })]),
+        DreamSwarm.make({ numAgents: 4, domains: ["news", "academic"] })
+      ])
+      const fiber = yield* Orchestrator.run(nested, "task", { config: { maxConcurrentAgents: 10 } }).pipe(
+        Effect.provide(Provider.withLimits(layer, { concurrency: 2 })),
+        Effect.fork
+      )
+      yield* TestClock.adjust("1 minute")
+      const result = yield* Fiber.join(fiber)
+      assert.strictEqual(result.status, "completed")
+      assert.strictEqual(log.maxInFlight, 2)
+      assert.isAtLeast(log.calls.length, 12)
     }))
 
   it.effect("requestsPerMinute is a token bucket on the Clock", () =>

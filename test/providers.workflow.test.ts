@@ -1,14 +1,13 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Logger, LogLevel, Option, Redacted, TestClock } from "effect"
 import {
+  DreamCascade,
   Format,
   Orchestrator,
-  type OrchestratorEvent,
+  OrchestratorEvent,
   OrchestratorResult,
   Pricing,
-  Provider,
-  SubTask,
-  Workflow
+  Provider
 } from "multi-agent-orchestration"
 import {
   anthropicMessage,
@@ -21,50 +20,8 @@ import {
 
 const KEY = "sk-live-9d2e7c41b08f3a65"
 
-/**
- * A workflow with the shape of `DreamCascade.make({ belterCount: 5, drummerCount: 2, caminaCount: 1 })`: one
- * decomposition call, five parallel agents, two mid-tier syntheses that each depend on a group of them, and one
- * final synthesis. Every step makes exactly one provider call. Once DreamCascade is available, it can replace
- * this builder in the tests below.
- */
-const dreamCascadeShapedWorkflow = () =>
-  Workflow.make({
-    name: "dream-cascade-shaped",
-    decompose: (task) =>
-      Provider.complete({
-        system: "You plan research.",
-        prompt: `Break the task into 5 subtasks.\nTask: ${task}`
-      }).pipe(
-        Effect.map(() => [
-          ...[1, 2, 3, 4, 5].map((i) =>
-            new SubTask.SubTask({ id: `belter-${i}`, description: `Research angle ${i}`, tier: "belter" })
-          ),
-          new SubTask.SubTask({
-            id: "drummer-1",
-            description: "Synthesize angles 1 to 3",
-            tier: "drummer",
-            dependencies: ["belter-1", "belter-2", "belter-3"]
-          }),
-          new SubTask.SubTask({
-            id: "drummer-2",
-            description: "Synthesize angles 4 and 5",
-            tier: "drummer",
-            dependencies: ["belter-4", "belter-5"]
-          })
-        ])
-      ),
-    execute: (subtask, { dependencies }) =>
-      Effect.logDebug(`agent for ${subtask.id}`).pipe(Effect.zipRight(Provider.complete({
-        system: "You are a careful research assistant.",
-        prompt: [subtask.description, ...dependencies.map((d) => d.content)].join("\n\n"),
-        maxTokens: 300
-      }))).pipe(Effect.map((completion) => completion.content)),
-    synthesize: (results) =>
-      Provider.complete({
-        system: "Write the executive synthesis.",
-        prompt: results.filter((r) => r.subtaskId.startsWith("drummer")).map((r) => r.content).join("\n\n")
-      }).pipe(Effect.map((completion) => completion.content))
-  })
+/** The issue's end-to-end run: a full Dream Cascade, one decomposition call and eight agents. */
+const cascade = () => DreamCascade.make({ belterCount: 5, drummerCount: 2, caminaCount: 1 })
 
 /**
  * Runs `effect` while advancing the TestClock in small steps, giving real sockets time between steps. Time
@@ -165,7 +122,7 @@ const logCollector = () => {
 }
 
 for (const wire of wires) {
-  describe(`a DreamCascade-shaped run against a fake ${wire.name} server`, () => {
+  describe(`a Dream Cascade run against a fake ${wire.name} server`, () => {
     it.scoped("completes despite one 429 and one 500, with totals that match the server's usage and the prices", () =>
       Effect.gen(function*() {
         const served: Array<FakeUsage> = []
@@ -181,15 +138,17 @@ for (const wire of wires) {
         const events: Array<OrchestratorEvent.OrchestratorEvent> = []
         const logs = logCollector()
         const result = yield* withVirtualTime(
-          Orchestrator.run(dreamCascadeShapedWorkflow(), "Research quantum computing applications", {
+          Orchestrator.run(cascade(), "Research quantum computing applications", {
             config: {
               primaryModel: `${wire.name}:${wire.model}`,
               maxConcurrentAgents: 5,
               maxRetries: 2,
               timeoutSeconds: 3600
             },
+            // Like a user who logs every event: the log lines must not carry the key either.
             onEvent: (event) => {
               events.push(event)
+              return Effect.logDebug(OrchestratorEvent.toJson(event))
             }
           }).pipe(
             Effect.provide(
@@ -199,11 +158,11 @@ for (const wire of wires) {
           )
         )
 
-        // 1 decomposition + 5 agents + 2 mid-tier syntheses + 1 final synthesis, and the two failed attempts.
+        // 1 decomposition + 5 Belters + 2 Drummers + 1 Camina, and the two failed attempts.
         assert.strictEqual(result.status, "completed")
         assert.strictEqual(server.received.length, 11)
         assert.strictEqual(served.length, 9)
-        assert.deepStrictEqual(result.agentResults.map((r) => r.status), Array(7).fill("completed"))
+        assert.deepStrictEqual(result.agentResults.map((r) => r.status), Array(8).fill("completed"))
         assert.include(result.finalSynthesis ?? "", "findings on the angle")
         for (const request of server.received) assert.strictEqual(request.json.model, wire.model)
 
@@ -252,7 +211,7 @@ for (const wire of wires) {
         }))
         const events: Array<OrchestratorEvent.OrchestratorEvent> = []
         const result = yield* withVirtualTime(
-          Orchestrator.run(dreamCascadeShapedWorkflow(), "task", {
+          Orchestrator.run(cascade(), "task", {
             config: {
               primaryModel: wire.model,
               fallbackModel: `${wire.name}:other-model`,
@@ -280,7 +239,7 @@ describe("fallback across providers", () => {
         json: anthropicMessage("from claude", "claude-sonnet-4-5-20250929", { input: 10, output: 5 })
       }))
       const result = yield* withVirtualTime(
-        Orchestrator.run(dreamCascadeShapedWorkflow(), "task", {
+        Orchestrator.run(cascade(), "task", {
           config: {
             primaryModel: "openai:gpt-4o",
             fallbackModel: "anthropic:claude-sonnet-4-5",
@@ -293,10 +252,10 @@ describe("fallback across providers", () => {
         })))
       )
       assert.strictEqual(result.status, "completed")
-      // Each of the 9 steps: two attempts on OpenAI, then one on Anthropic.
+      // Each of the 9 calls: two attempts on OpenAI, then one on Anthropic.
       assert.strictEqual(openai.received.length, 18)
       assert.strictEqual(anthropic.received.length, 9)
-      assert.deepStrictEqual(result.agentResults.map((r) => r.model), Array(7).fill("anthropic:claude-sonnet-4-5"))
+      assert.deepStrictEqual(result.agentResults.map((r) => r.model), Array(8).fill("anthropic:claude-sonnet-4-5"))
       assert.deepStrictEqual(Object.keys(result.costs?.byModel ?? {}), ["claude-sonnet-4-5-20250929"])
       assert.strictEqual(result.finalSynthesis, "from claude")
     }))
