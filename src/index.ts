@@ -13,6 +13,8 @@ export * as CostSummary from "./CostSummary.js"
 /** @since 0.1.0 */
 export * as CostTracker from "./CostTracker.js"
 /** @since 0.1.0 */
+export * as EventHub from "./EventHub.js"
+/** @since 0.1.0 */
 export * as Format from "./Format.js"
 /** @since 0.1.0 */
 export * as Orchestrator from "./Orchestrator.js"
