@@ -37,6 +37,8 @@ export * as ProviderError from "./ProviderError.js"
 /** @since 0.1.0 */
 export * as Retry from "./Retry.js"
 /** @since 0.1.0 */
+export * as Sse from "./Sse.js"
+/** @since 0.1.0 */
 export * as SubTask from "./SubTask.js"
 /** @since 0.1.0 */
 export * as SynthesisResult from "./SynthesisResult.js"

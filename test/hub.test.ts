@@ -1,19 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Deferred, Effect, Fiber, Option, Stream, TestClock } from "effect"
 import { EventHub, Orchestrator, OrchestratorEvent, Provider } from "multi-agent-orchestration"
-import { fixedWorkflow, recorder, tasks } from "./helpers.js"
-
-/** The events of a real run of `n` agents on the simulated provider. */
-export const runEvents = (n: number) =>
-  Effect.gen(function*() {
-    const events = recorder()
-    const ids = Array.from({ length: n }, (_, i) => `t${i + 1}`)
-    yield* Orchestrator.run(fixedWorkflow(tasks(...ids), { synthesize: true }), "task", {
-      taskId: "run-1",
-      onEvent: events.onEvent
-    }).pipe(Effect.provide(Provider.simulated()))
-    return events.events
-  })
+import { fixedWorkflow, tasks } from "./helpers.js"
+import { runEvents } from "./servers.js"
 
 const sequences = (events: Chunk.Chunk<OrchestratorEvent.OrchestratorEvent>) =>
   Chunk.toReadonlyArray(events).map((event) => event.sequence)
