@@ -77,7 +77,7 @@ export interface EventHub {
   readonly terminal: Effect.Effect<Option.Option<OrchestratorEvent>>
   /** Whether a client that has seen the event with this sequence has seen the whole run. */
   readonly isFinishedAfter: (sequence: number) => boolean
-  /** Ends every subscription; later subscriptions end at once. */
+  /** Ends every subscription; later subscriptions end at once, and later events are ignored. */
   readonly shutdown: Effect.Effect<void>
 }
 
@@ -113,9 +113,10 @@ export const make = (options: Options = {}): Effect.Effect<EventHub, never, Scop
     const clientBuffer = Math.max(1, Math.floor(options.clientBuffer ?? 256))
     // A sliding PubSub bounds how far each subscriber may lag: when one has `clientBuffer` events pending,
     // the oldest of them are dropped for it alone; publishing never waits.
+    let closed = false
     const pubsub = yield* Effect.acquireRelease(
       PubSub.sliding<Entry>({ capacity: clientBuffer, replay }),
-      PubSub.shutdown
+      (pubsub) => Effect.zipRight(Effect.sync(() => (closed = true)), PubSub.shutdown(pubsub))
     )
     const yieldAt = Math.max(1, Math.floor(clientBuffer / 2))
     let published = 0
@@ -123,6 +124,7 @@ export const make = (options: Options = {}): Effect.Effect<EventHub, never, Scop
 
     const publish = (event: OrchestratorEvent): Effect.Effect<void> =>
       Effect.suspend(() => {
+        if (closed) return Effect.void
         // Recorded before the event goes out, so that a subscriber never waits for a terminal event it missed.
         if (terminal === undefined && isTerminal(event)) terminal = event
         return Effect.flatMap(PubSub.publish(pubsub, { index: ++published, event }), () =>
@@ -163,6 +165,6 @@ export const make = (options: Options = {}): Effect.Effect<EventHub, never, Scop
       subscribe,
       terminal: Effect.sync(() => Option.fromNullable(terminal)),
       isFinishedAfter,
-      shutdown: PubSub.shutdown(pubsub)
+      shutdown: Effect.zipRight(Effect.sync(() => (closed = true)), PubSub.shutdown(pubsub))
     }
   })

@@ -15,6 +15,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type { EventHub } from "./EventHub.js"
+import * as resume from "./internal/resume.js"
 import { isTerminal, type OrchestratorEvent, toJson } from "./OrchestratorEvent.js"
 
 /**
@@ -147,14 +148,7 @@ export const toResponse = <E>(
  * @since 0.1.0
  * @category Requests
  */
-export const lastEventId = (request: HttpServerRequest.HttpServerRequest): Option.Option<number> => {
-  const parse = (value: string | null | undefined): Option.Option<number> =>
-    value !== null && value !== undefined && /^\s*\d+\s*$/.test(value) ? Option.some(Number(value)) : Option.none()
-  return Option.orElse(
-    parse(request.headers["last-event-id"]),
-    () => parse(new URL(request.url, "http://localhost").searchParams.get("lastEventId"))
-  )
-}
+export const lastEventId: (request: HttpServerRequest.HttpServerRequest) => Option.Option<number> = resume.lastEventId
 
 /**
  * A request handler that serves a hub's run as an event stream: from the start, or after the client's

@@ -47,4 +47,6 @@ export * as TaskStatus from "./TaskStatus.js"
 /** @since 0.1.0 */
 export * as Usage from "./Usage.js"
 /** @since 0.1.0 */
+export * as WebSocket from "./WebSocket.js"
+/** @since 0.1.0 */
 export * as Workflow from "./Workflow.js"
