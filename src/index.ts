@@ -31,6 +31,8 @@ export * as Pricing from "./Pricing.js"
 /** @since 0.1.0 */
 export * as Progress from "./Progress.js"
 /** @since 0.1.0 */
+export * as ProgressBar from "./ProgressBar.js"
+/** @since 0.1.0 */
 export * as Provider from "./Provider.js"
 /** @since 0.1.0 */
 export * as ProviderError from "./ProviderError.js"
