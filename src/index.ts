@@ -37,6 +37,8 @@ export * as Provider from "./Provider.js"
 /** @since 0.1.0 */
 export * as ProviderError from "./ProviderError.js"
 /** @since 0.1.0 */
+export * as Report from "./Report.js"
+/** @since 0.1.0 */
 export * as Retry from "./Retry.js"
 /** @since 0.1.0 */
 export * as Sse from "./Sse.js"

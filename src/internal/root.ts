@@ -18,6 +18,7 @@ import { interpret, type Outcome } from "./interpret.js"
 import { makePool } from "./pool.js"
 import { meteredProvider, Step } from "./step.js"
 import { makeWatchdog } from "./watchdog.js"
+import { generateDocuments } from "./documents.js"
 
 /** Options of `Orchestrator.run` and `Orchestrator.stream`. */
 export interface RunOptions {
@@ -208,8 +209,7 @@ export const execute = <R>(
       emit(root, "workflow_start", { task: prepared.task, title: prepared.title, workflow: workflow.name })
       const outcome = yield* interpret(root, workflow, { task: prepared.task, context: env.context })
       const result = yield* buildResult(env, prepared, started, outcome)
-      emitTerminal(root, result)
-      return result
+      return yield* Effect.tap(generateDocuments(root, result), (final) => emitTerminal(root, final))
     }).pipe(
       Effect.provideService(Provider.Provider, metered),
       Effect.onExit((exit) => Scope.close(agentScope, exit)),
