@@ -132,6 +132,8 @@ const outcome = (event: OrchestratorEvent): string => {
   }
 }
 
+const seconds = (value: number): string => (value < 60 ? `${value.toFixed(1)}s` : formatDuration(value))
+
 const clip = (line: string, columns: number): string =>
   columns > 1 && line.length > columns - 1 ? `${line.slice(0, columns - 2)}…` : line
 
@@ -177,7 +179,7 @@ export const describe = (event: OrchestratorEvent, state: State): string | undef
     case "decomposition_complete":
       return line(`planned ${event.data.subtaskCount} agents`)
     case "agent_complete":
-      return line(`${event.agentId ?? event.data.subtaskId} done in ${formatDuration(event.data.executionTime)}, ${formatCost(event.data.cost)} ${of}`)
+      return line(`${event.agentId ?? event.data.subtaskId} done in ${seconds(event.data.executionTime)}, ${formatCost(event.data.cost)} ${of}`)
     case "agent_error":
       return line(`${event.agentId ?? event.data.subtaskId} ${event.data.status}: ${event.data.error} ${of}`)
     case "agent_retry":
@@ -199,7 +201,7 @@ export const describe = (event: OrchestratorEvent, state: State): string | undef
     case "workflow_cancelled": {
       if (!isTerminal(event)) return undefined
       const elapsed = state.startedAt === undefined ? 0 : (event.timestamp - state.startedAt) / 1000
-      return line(`${outcome(event)}: ${state.done}/${Math.max(state.planned, state.done)} agents in ${formatDuration(elapsed)}, ${formatCost(state.cost)}`)
+      return line(`${outcome(event)}: ${state.done}/${Math.max(state.planned, state.done)} agents in ${seconds(elapsed)}, ${formatCost(state.cost)}`)
     }
     default:
       return undefined

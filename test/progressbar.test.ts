@@ -113,10 +113,10 @@ describe("ProgressBar", () => {
       assert.deepStrictEqual(lines, [
         `[  0%] started "Two agents" (fixed)`,
         `[  5%] planned 2 agents`,
-        `[ 50%] a|b done in 1s, ${formatted(result.agentResults[0]!.cost)} (1/2)`,
-        `[ 94%] a|b done in 1s, ${formatted(result.agentResults[1]!.cost)} (2/2)`,
+        `[ 50%] a|b done in 1.0s, ${formatted(result.agentResults[0]!.cost)} (1/2)`,
+        `[ 94%] a|b done in 1.0s, ${formatted(result.agentResults[1]!.cost)} (2/2)`,
         `[ 99%] synthesis (final) done`,
-        `[100%] completed: 2/2 agents in 2s, ${formatted(result.totalCost)}`,
+        `[100%] completed: 2/2 agents in 2.0s, ${formatted(result.totalCost)}`,
         ""
       ])
     }))
