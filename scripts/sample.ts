@@ -3,7 +3,7 @@
  * researcher agents (one of them fails), two group syntheses and a final synthesis with a table and a code
  * block.
  */
-import { Effect } from "effect"
+import { type Duration, Effect } from "effect"
 import {
   type AgentResult,
   Orchestrator,
@@ -85,14 +85,18 @@ export const sampleWorkflow = Workflow.make({
     })
 })
 
-/** The simulated provider of the sample: the fifth call is refused, so one agent fails. */
-export const sampleProvider = Provider.simulated({
-  failures: {
-    calls: [5],
-    error: ({ model }) =>
-      new ProviderError.InvalidRequest({ provider: "simulated", model, detail: "the prompt was rejected by a content filter" })
-  }
-})
+/** The simulated provider of the sample, answering after `latency`: the fifth call is refused, so one agent fails. */
+export const sampleProviderWith = (latency: Duration.DurationInput = 0) =>
+  Provider.simulated({
+    latency,
+    failures: {
+      calls: [5],
+      error: ({ model }) =>
+        new ProviderError.InvalidRequest({ provider: "simulated", model, detail: "the prompt was rejected by a content filter" })
+    }
+  })
+
+export const sampleProvider = sampleProviderWith()
 
 /** Runs the sample. */
 export const runSample = (options: Orchestrator.RunOptions = {}) =>

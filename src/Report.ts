@@ -114,16 +114,17 @@ const summary = (result: OrchestratorResult): string => {
   const failed = result.agentResults.length - completed
   const date = dateOf(result)
   const models = modelsOf(result)
-  return table(["", ""], ["l", "l"], [
+  const facts: Array<readonly [string, string]> = [
     ["Task id", `\`${result.taskId}\``],
-    ...(date === undefined ? [] : [["Date", readableDate(date)]]),
-    ["Status", `**${result.status}**${result.error === undefined ? "" : `: ${result.error}`}`],
+    ...(date === undefined ? [] : [["Date", readableDate(date)] as const]),
+    ["Status", `${result.status}${result.error === undefined ? "" : `: ${result.error}`}`],
     ["Duration", formatDuration(result.executionTime)],
     ["Total cost", formatCost(result.totalCost)],
     ["Tokens", `${formatTokens(result.usage.inputTokens)} in / ${formatTokens(result.usage.outputTokens)} out`],
     ["Models", models.length === 0 ? "none" : models.join(", ")],
     ["Agents", `${completed} completed${failed > 0 ? `, ${failed} failed or cancelled` : ""} (${result.agentResults.length})`]
-  ])
+  ]
+  return table(["", ""], ["l", "l"], facts.map(([key, value]) => [`**${key}**`, value]))
 }
 
 const synthesisSections = (result: OrchestratorResult): Array<string> => {

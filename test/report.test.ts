@@ -62,7 +62,7 @@ describe("Report.markdown", () => {
 
       const order = positions(md, [
         "\n# Quantum computing applications in drug discovery\n",
-        "| Task id | `sample-0001` |",
+        "| **Task id** | `sample-0001` |",
         "\n## Final synthesis\n",
         "\n### Synthesis: Quantum computing applications in drug discovery\n",
         "\n#### Sources\n",
