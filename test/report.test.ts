@@ -53,7 +53,7 @@ describe("Report.markdown", () => {
           "status: completed",
           "duration: \"0s\"",
           `total_cost: "$${result.totalCost.toFixed(2)}"`,
-          `total_cost_usd: ${result.totalCost}`,
+          `total_cost_usd: ${Number(result.totalCost.toFixed(6))}`,
           "models: [\"gpt-4o\"]",
           "agents: 6",
           "failed_agents: 1"
