@@ -44,6 +44,8 @@ export interface State {
   readonly failed: number
   /** The agents running, in the order they started. */
   readonly running: ReadonlyArray<string>
+  /** What the run is doing besides agents: planning, a synthesis, writing documents. */
+  readonly activity: string | undefined
   readonly progress: number
   /** US dollars spent so far, as far as the events tell. */
   readonly cost: number
@@ -63,6 +65,7 @@ export const initial: State = {
   done: 0,
   failed: 0,
   running: [],
+  activity: undefined,
   progress: 0,
   cost: 0,
   startedAt: undefined,
@@ -80,8 +83,17 @@ export const update = (state: State, event: OrchestratorEvent): State => {
   switch (event.type) {
     case "workflow_start":
       return event.parentId === undefined ? { ...next, title: event.data.title, startedAt: event.timestamp } : next
+    case "decomposition_start":
+      return { ...next, activity: "planning" }
     case "decomposition_complete":
-      return { ...next, planned: next.planned + event.data.subtaskCount }
+      return { ...next, planned: next.planned + event.data.subtaskCount, activity: undefined }
+    case "synthesis_start":
+      return { ...next, activity: `synthesis (${event.data.level})` }
+    case "document_generation_start":
+      return { ...next, activity: "writing documents" }
+    case "synthesis_complete":
+    case "document_generation_complete":
+      return { ...next, activity: undefined }
     case "agent_start":
       return event.agentId === undefined ? next : { ...next, running: [...next.running, event.agentId] }
     case "agent_complete":
@@ -113,8 +125,8 @@ const bar = (progress: number, width: number): string => {
 
 const percent = (progress: number): string => `${Math.round(progress)}%`.padStart(4)
 
-const runningList = (running: ReadonlyArray<string>): string => {
-  if (running.length === 0) return "idle"
+const runningList = (running: ReadonlyArray<string>, activity: string | undefined): string => {
+  if (running.length === 0) return activity ?? "waiting"
   const shown = running.slice(0, 3).join(", ")
   return running.length > 3 ? `running ${shown} +${running.length - 3}` : `running ${shown}`
 }
@@ -144,7 +156,7 @@ const clip = (line: string, columns: number): string =>
  * @category Rendering
  * @example
  * ```ts
- * // "⠿ [██████████░░░░░░░░░░░░░░]  42% · 3/7 agents · running t4, t5 · 12s · $0.0123"
+ * // "… [██████████░░░░░░░░░░░░░░]  42% · 3/7 agents · running t4, t5 · 12s · $0.0123"
  * ```
  */
 export const render = (state: State, now: number, options: { readonly columns?: number; readonly barWidth?: number } = {}): string => {
@@ -154,7 +166,7 @@ export const render = (state: State, now: number, options: { readonly columns?: 
   const parts = [
     `[${bar(state.progress, options.barWidth ?? 24)}] ${percent(state.progress)}`,
     `${state.done}/${planned} agents${failed}`,
-    state.finished === undefined ? runningList(state.running) : outcome(state.finished),
+    state.finished === undefined ? runningList(state.running, state.activity) : outcome(state.finished),
     formatDuration(elapsed),
     formatCost(state.cost)
   ]

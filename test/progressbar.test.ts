@@ -1,8 +1,9 @@
 import { Terminal } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Stream, TestClock } from "effect"
-import { Orchestrator, ProgressBar, Provider, ProviderError } from "multi-agent-orchestration"
+import { Orchestrator, type OrchestratorEvent, ProgressBar, Provider, ProviderError } from "multi-agent-orchestration"
 import { fixedWorkflow, scripted, tasks } from "./helpers.js"
+import { runEvents } from "./servers.js"
 
 /** A Terminal test double that records what is displayed. */
 const fakeTerminal = (options: { readonly isTTY: boolean; readonly columns?: number }) => {
@@ -93,6 +94,19 @@ describe("ProgressBar", () => {
       assert.strictEqual(line!.length, 39)
       assert.isTrue(line!.endsWith("…"))
       assert.include(ProgressBar.render(yield* stateAfter(layer, ["a", "b"]), 0), "2/2 agents (1 failed)")
+    }))
+
+  it.effect("the state follows the run: planning, running agents, synthesis, the end", () =>
+    Effect.gen(function*() {
+      const events = yield* runEvents(2)
+      const upTo = (type: OrchestratorEvent.Type) =>
+        events.slice(0, events.findIndex((event) => event.type === type) + 1).reduce(ProgressBar.update, ProgressBar.initial)
+      assert.include(ProgressBar.render(upTo("decomposition_start"), 0), " · 0/0 agents · planning · ")
+      assert.include(ProgressBar.render(upTo("agent_start"), 0), " · 0/2 agents · running t1 · ")
+      assert.include(ProgressBar.render(upTo("synthesis_start"), 0), " · 2/2 agents · synthesis (final) · ")
+      const end = upTo("workflow_complete")
+      assert.strictEqual(end.finished?.type, "workflow_complete")
+      assert.isTrue(ProgressBar.render(end, 0).startsWith(`✔ [${"█".repeat(24)}] 100% · 2/2 agents · completed · `))
     }))
 
   it.scoped("off a TTY prints one plain line per notable event", () =>

@@ -1,6 +1,6 @@
 import { HttpRouter } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, type Duration, Effect, Fiber, Stream } from "effect"
+import { Chunk, type Duration, Effect, Fiber, Stream, TestClock } from "effect"
 import { EventHub, Orchestrator, OrchestratorEvent, Provider, Sse } from "multi-agent-orchestration"
 import { fixedWorkflow, tasks } from "./helpers.js"
 import { rawGet, runEvents, serve, sseClient } from "./servers.js"
@@ -23,6 +23,31 @@ describe("Sse", () => {
       assert.strictEqual(text, `id: 1\nevent: workflow_start\ndata: ${OrchestratorEvent.toJson(event!)}\n\n`)
       const decoded = yield* OrchestratorEvent.decode(JSON.parse(text.split("data: ")[1]!))
       assert.strictEqual(OrchestratorEvent.toJson(decoded), OrchestratorEvent.toJson(event!))
+    }))
+
+  it.effect("heartbeats go out only after `heartbeat` without anything sent", () =>
+    Effect.gen(function*() {
+      const events = yield* runEvents(1)
+      const sent: Array<[number, string]> = []
+      // Two events ten seconds apart, then 40 idle seconds before the terminal event.
+      const paced = Stream.fromIterable([events[0]!, events[1]!, events.at(-1)!]).pipe(
+        Stream.zip(Stream.fromIterable([0, 10, 40])),
+        Stream.mapEffect(([event, delay]) => Effect.as(Effect.sleep(`${delay} seconds`), event))
+      )
+      const fiber = yield* Sse.toText(paced, { heartbeat: "15 seconds" }).pipe(
+        Stream.runForEach((text) => Effect.map(TestClock.currentTimeMillis, (now) => void sent.push([now / 1000, text.split("\n")[0]!]))),
+        Effect.fork
+      )
+      yield* TestClock.adjust("2 minutes")
+      yield* Fiber.join(fiber)
+      assert.deepStrictEqual(sent, [
+        [0, "retry: 2000"],
+        [0, "id: 1"],
+        [10, "id: 2"],
+        [25, ": keep-alive"],
+        [40, ": keep-alive"],
+        [50, `id: ${events.at(-1)!.sequence}`]
+      ])
     }))
 
   it.scopedLive("clients of a live run get every event, numbered, and the response ends after the terminal event", () =>
