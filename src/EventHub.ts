@@ -146,17 +146,18 @@ export const make = (options: Options = {}): Effect.Effect<EventHub, never, Scop
         let lastIndex: number | undefined
         let lastSequence = after
         return Stream.fromQueue(queue).pipe(
-          Stream.mapEffect((entry): Effect.Effect<Option.Option<OrchestratorEvent>, Lagged> => {
+          Stream.mapEffect((entry): Effect.Effect<{ readonly event: OrchestratorEvent; readonly fresh: boolean }, Lagged> => {
             if (lastIndex !== undefined && entry.index !== lastIndex + 1) {
               return Effect.fail(new Lagged({ lastSequence, dropped: entry.index - lastIndex - 1 }))
             }
             lastIndex = entry.index
-            if (entry.event.sequence <= lastSequence) return Effect.succeed(Option.none())
-            lastSequence = entry.event.sequence
-            return Effect.succeed(Option.some(entry.event))
+            const fresh = entry.event.sequence > lastSequence
+            if (fresh) lastSequence = entry.event.sequence
+            return Effect.succeed({ event: entry.event, fresh })
           }),
-          Stream.filterMap((event: Option.Option<OrchestratorEvent>) => event),
-          Stream.takeUntil(isTerminal)
+          // The terminal event ends the subscription even when the client claims to have seen it already.
+          Stream.takeUntil(({ event }) => isTerminal(event)),
+          Stream.filterMap(({ event, fresh }) => (fresh ? Option.some(event) : Option.none()))
         )
       }))
 

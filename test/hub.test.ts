@@ -39,6 +39,17 @@ describe("EventHub", () => {
       assert.isFalse(hub.isFinishedAfter(events.length - 1))
     }))
 
+  it.scoped("a subscription from past the end of a live run ends with the run, empty", () =>
+    Effect.gen(function*() {
+      const events = yield* runEvents(2)
+      const hub = yield* EventHub.make()
+      yield* hub.publish(events[0]!)
+      const ahead = yield* hub.subscribe({ after: 999 }).pipe(Stream.runCollect, Effect.fork)
+      yield* Effect.yieldNow()
+      for (const event of events.slice(1)) yield* hub.publish(event)
+      assert.deepStrictEqual(sequences(yield* Fiber.join(ahead)), [])
+    }))
+
   it.scoped("the replay buffer keeps only the latest events", () =>
     Effect.gen(function*() {
       const events = yield* runEvents(5)
