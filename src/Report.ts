@@ -76,6 +76,11 @@ const nest = (markdown: string, depth: number): string => {
 
 const dateOf = (result: OrchestratorResult): string | undefined => result.completedAt ?? result.startedAt
 
+const validDate = (iso: string | undefined): Date => {
+  const date = new Date(iso ?? 0)
+  return Number.isNaN(date.getTime()) ? new Date(0) : date
+}
+
 const readableDate = (iso: string): string => `${iso.slice(0, 16).replace("T", " ")} UTC`
 
 const modelsOf = (result: OrchestratorResult): ReadonlyArray<string> => {
@@ -306,7 +311,7 @@ export const pdf = (result: OrchestratorResult, options: PdfOptions = {}): Effec
     try: () =>
       renderPdf(markdown(result, { frontMatter: false }), {
         title: result.title,
-        creationDate: new Date(dateOf(result) ?? 0),
+        creationDate: validDate(dateOf(result)),
         fonts: options.fonts,
         pageSize: options.pageSize
       }),

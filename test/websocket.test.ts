@@ -1,4 +1,4 @@
-import { HttpRouter } from "@effect/platform"
+import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Effect, Fiber, Stream } from "effect"
 import { EventHub, Orchestrator, OrchestratorEvent, Provider, WebSocket } from "multi-agent-orchestration"
@@ -111,6 +111,23 @@ describe("WebSocket", () => {
         reason: "lagged; resume with ?lastEventId=3"
       })
       assert.strictEqual(client.messages.length, 3)
+    }))
+
+  it.scopedLive("send streams any event stream over an upgraded socket, then closes with 1000", () =>
+    Effect.gen(function*() {
+      const provider = yield* Effect.context<Provider.Provider>().pipe(Effect.provide(Provider.simulated()))
+      const perRequest = Effect.gen(function*() {
+        const socket = yield* HttpServerRequest.upgrade
+        yield* WebSocket.send(socket, Orchestrator.stream(agents(2), "task").pipe(Stream.provideContext(provider)))
+        return HttpServerResponse.empty()
+      })
+      const url = (yield* serve(HttpRouter.empty.pipe(HttpRouter.get("/run", perRequest)))).replace("http", "ws")
+      const client = wsClient(`${url}/run`)
+      assert.strictEqual((yield* Effect.promise(() => client.closed)).code, 1000)
+      const types = client.messages.map((m) => JSON.parse(m).type)
+      assert.strictEqual(types[0], "workflow_start")
+      assert.strictEqual(types.at(-1), "workflow_complete")
+      assert.strictEqual(types.filter((type) => type === "agent_complete").length, 2)
     }))
 
   it.scopedLive("a plain HTTP request gets 426 Upgrade Required", () =>
