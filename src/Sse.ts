@@ -6,7 +6,6 @@
  *
  * @since 0.1.0
  */
-import * as Sse from "@effect/experimental/Sse"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Clock from "effect/Clock"
@@ -35,8 +34,11 @@ export interface Options {
   readonly retry?: Duration.DurationInput | undefined
 }
 
+// One SSE field per line; a value with line breaks takes one line per part, as the format requires.
+const field = (name: string, value: string): string => `${name}: ${value.split(/\r\n|\r|\n/).join(`\n${name}: `)}\n`
+
 /**
- * One event as an SSE message: `id: <sequence>`, `event: <type>` and `data: <JSON>`, the JSON encoded with the
+ * One event as an SSE message: `event: <type>`, `id: <sequence>` and `data: <JSON>`, the JSON encoded with the
  * event schema, then a blank line.
  *
  * @since 0.1.0
@@ -45,11 +47,11 @@ export interface Options {
  * ```ts
  * import { Sse } from "multi-agent-orchestration"
  *
- * // "id: 1\nevent: workflow_start\ndata: {\"type\":\"workflow_start\",...}\n\n"
+ * // "event: workflow_start\nid: 1\ndata: {\"type\":\"workflow_start\",...}\n\n"
  * ```
  */
 export const encodeEvent = (event: OrchestratorEvent): string =>
-  Sse.encoder.write({ _tag: "Event", event: event.type, id: String(event.sequence), data: toJson(event) })
+  `${field("event", event.type)}${field("id", String(event.sequence))}${field("data", toJson(event))}\n`
 
 /**
  * The heartbeat comment; SSE clients ignore it.
@@ -101,7 +103,7 @@ export const toText = <E, R>(
         ? Effect.as(sent, heartbeatComment)
         : Effect.zipRight(Effect.sleep(Duration.millis(due - now)), nextHeartbeat)
     })
-    const opening = Stream.fromEffect(Effect.as(sent, Sse.encoder.write(new Sse.Retry({ duration: retry, lastEventId: undefined }))))
+    const opening = Stream.fromEffect(Effect.as(sent, `retry: ${Math.round(Duration.toMillis(retry))}\n\n`))
     return Stream.concat(
       opening,
       Stream.merge(messages, Stream.repeatEffect(nextHeartbeat), { haltStrategy: "left" })

@@ -13,6 +13,11 @@ const runInto = (hub: EventHub.EventHub, n: number, latency: Duration.DurationIn
     Effect.provide(Provider.simulated({ latency }))
   )
 
+/** The messages of an SSE body (comments and the retry line left out), field by field. */
+const messages = (body: string) =>
+  body.split("\n\n").map((block) => Object.fromEntries(block.split("\n").map((line) => [line.slice(0, line.indexOf(":")), line.slice(line.indexOf(":") + 2)])))
+    .filter((fields) => "id" in fields) as Array<{ readonly event: string; readonly id: string; readonly data: string }>
+
 const ids = (n: number) => Array.from({ length: n }, (_, i) => String(i + 1))
 
 describe("Sse", () => {
@@ -20,7 +25,7 @@ describe("Sse", () => {
     Effect.gen(function*() {
       const [event] = yield* runEvents(1)
       const text = Sse.encodeEvent(event!)
-      assert.strictEqual(text, `id: 1\nevent: workflow_start\ndata: ${OrchestratorEvent.toJson(event!)}\n\n`)
+      assert.strictEqual(text, `event: workflow_start\nid: 1\ndata: ${OrchestratorEvent.toJson(event!)}\n\n`)
       const decoded = yield* OrchestratorEvent.decode(JSON.parse(text.split("data: ")[1]!))
       assert.strictEqual(OrchestratorEvent.toJson(decoded), OrchestratorEvent.toJson(event!))
     }))
@@ -35,7 +40,9 @@ describe("Sse", () => {
         Stream.mapEffect(([event, delay]) => Effect.as(Effect.sleep(`${delay} seconds`), event))
       )
       const fiber = yield* Sse.toText(paced, { heartbeat: "15 seconds" }).pipe(
-        Stream.runForEach((text) => Effect.map(TestClock.currentTimeMillis, (now) => void sent.push([now / 1000, text.split("\n")[0]!]))),
+        Stream.runForEach((text) =>
+          Effect.map(TestClock.currentTimeMillis, (now) => void sent.push([now / 1000, text.split("\n").find((line) => !line.startsWith("event: "))!]))
+        ),
         Effect.fork
       )
       yield* TestClock.adjust("2 minutes")
@@ -79,9 +86,10 @@ describe("Sse", () => {
       assert.strictEqual(raw.headers["cache-control"], "no-cache")
       assert.isTrue(raw.ended)
       assert.isTrue(raw.body.startsWith("retry: 2000\n\n"))
-      assert.include(raw.body, `id: 1\nevent: workflow_start\ndata: {"type":"workflow_start"`)
+      assert.include(raw.body, `\n\nevent: workflow_start\nid: 1\ndata: {"type":"workflow_start"`)
       assert.isTrue(raw.body.endsWith(Sse.encodeEvent(all.at(-1)!)))
-      assert.strictEqual(raw.body.split("\n\n").filter((m) => m.startsWith("id: ")).length, all.length)
+      assert.deepStrictEqual(messages(raw.body).map((m) => m.id), ids(all.length))
+      assert.deepStrictEqual(messages(raw.body).map((m) => m.event), all.map((e) => e.type))
     }))
 
   it.scopedLive("sends heartbeat comments while idle", () =>
@@ -115,10 +123,7 @@ describe("Sse", () => {
       const after = yield* rawGet(`${url}/events`, { headers: { "Last-Event-ID": String(total) } })
       assert.strictEqual(after.status, 204)
       const resumed = yield* rawGet(`${url}/events?lastEventId=${total - 2}`)
-      assert.deepStrictEqual(resumed.body.split("\n\n").filter((m) => m.startsWith("id: ")).map((m) => m.split("\n")[0]), [
-        `id: ${total - 1}`,
-        `id: ${total}`
-      ])
+      assert.deepStrictEqual(messages(resumed.body).map((m) => m.id), [String(total - 1), String(total)])
     }))
 
   it.scopedLive("a client that lags is disconnected and catches up from the replay buffer", () =>
@@ -169,8 +174,8 @@ describe("Sse", () => {
       )
       const raw = yield* rawGet(`${url}/run`)
       assert.isTrue(raw.ended)
-      const types = raw.body.split("\n\n").filter((m) => m.startsWith("id: ")).map((m) => m.split("\n")[1])
-      assert.strictEqual(types[0], "event: workflow_start")
-      assert.strictEqual(types.at(-1), "event: workflow_complete")
+      const types = messages(raw.body).map((m) => m.event)
+      assert.strictEqual(types[0], "workflow_start")
+      assert.strictEqual(types.at(-1), "workflow_complete")
     }))
 })
