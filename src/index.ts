@@ -17,6 +17,8 @@ export * as DreamCascade from "./DreamCascade.js"
 /** @since 0.1.0 */
 export * as DreamSwarm from "./DreamSwarm.js"
 /** @since 0.1.0 */
+export * as EventHub from "./EventHub.js"
+/** @since 0.1.0 */
 export * as Format from "./Format.js"
 /** @since 0.1.0 */
 export * as Orchestrator from "./Orchestrator.js"
@@ -33,11 +35,17 @@ export * as Pricing from "./Pricing.js"
 /** @since 0.1.0 */
 export * as Progress from "./Progress.js"
 /** @since 0.1.0 */
+export * as ProgressBar from "./ProgressBar.js"
+/** @since 0.1.0 */
 export * as Provider from "./Provider.js"
 /** @since 0.1.0 */
 export * as ProviderError from "./ProviderError.js"
 /** @since 0.1.0 */
+export * as Report from "./Report.js"
+/** @since 0.1.0 */
 export * as Retry from "./Retry.js"
+/** @since 0.1.0 */
+export * as Sse from "./Sse.js"
 /** @since 0.1.0 */
 export * as SubTask from "./SubTask.js"
 /** @since 0.1.0 */
@@ -46,5 +54,7 @@ export * as SynthesisResult from "./SynthesisResult.js"
 export * as TaskStatus from "./TaskStatus.js"
 /** @since 0.1.0 */
 export * as Usage from "./Usage.js"
+/** @since 0.1.0 */
+export * as WebSocket from "./WebSocket.js"
 /** @since 0.1.0 */
 export * as Workflow from "./Workflow.js"

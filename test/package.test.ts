@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process"
-import { mkdtemp, mkdir, readdir, symlink, writeFile } from "node:fs/promises"
+import { mkdtemp, mkdir, readdir, readFile, symlink, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { promisify } from "node:util"
 import { assert, describe, it } from "@effect/vitest"
@@ -25,7 +25,12 @@ describe("the published package", () => {
     const modules = join(project, "node_modules")
     await mkdir(join(modules, "multi-agent-orchestration"), { recursive: true })
     await exec("tar", ["-xzf", join(dir, tarball), "-C", join(modules, "multi-agent-orchestration"), "--strip-components=1"])
-    await symlink(join(root, "node_modules", "effect"), join(modules, "effect"))
+    // What npm would install beside it: the dependencies and the peers, linked from this checkout.
+    const manifest = JSON.parse(await readFile(join(root, "package.json"), "utf8"))
+    for (const name of Object.keys({ ...manifest.dependencies, ...manifest.peerDependencies })) {
+      await mkdir(dirname(join(modules, name)), { recursive: true })
+      await symlink(join(root, "node_modules", name), join(modules, name))
+    }
     await writeFile(join(project, "package.json"), JSON.stringify({ type: "module" }))
     await writeFile(
       join(project, "main.js"),

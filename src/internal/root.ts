@@ -19,6 +19,7 @@ import type { Outcome } from "./outcome.js"
 import { makePool } from "./pool.js"
 import { meteredProvider, Step } from "./step.js"
 import { makeWatchdog } from "./watchdog.js"
+import { generateDocuments } from "./documents.js"
 
 /** Options of `Orchestrator.run` and `Orchestrator.stream`. */
 export interface RunOptions {
@@ -214,8 +215,7 @@ export const execute = <R>(
       const outcome = yield* interpret(root, workflow, { task: prepared.task, context: env.context, previous: [] })
       env.pool.close()
       const result = yield* buildResult(env, prepared, started, outcome)
-      emitTerminal(root, result)
-      return result
+      return yield* Effect.tap(generateDocuments(root, result), (final) => emitTerminal(root, final))
     }).pipe(
       Effect.provideService(Provider.Provider, metered),
       Effect.onExit((exit) => Scope.close(agentScope, exit)),
