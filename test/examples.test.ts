@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process"
+import { rm } from "node:fs/promises"
 import { fileURLToPath } from "node:url"
 import { promisify } from "node:util"
 import { assert, describe, it } from "@effect/vitest"
@@ -40,16 +41,18 @@ describe("examples", () => {
     assert.strictEqual(lines.filter((line) => line.includes("agent_complete")).length, 3)
   })
 
-  it("the demo runs a Dream Cascade offline: progress, the synthesis and the cost table", async () => {
-    const out = await example("demo", "Research solid-state batteries")
+  it("npm run demo runs a Dream Cascade offline: progress, the synthesis, the cost table and the reports", async () => {
+    const { stdout } = await run("npm", ["run", "--silent", "demo"], { cwd: root, timeout: 60_000, env: { ...process.env, NO_COLOR: "1" } })
     for (const agent of ["belter-1", "belter-5", "drummer-1", "drummer-2", "camina-1"]) {
-      assert.match(out, new RegExp(`agent_complete\\s+${agent}$`, "m"))
+      assert.match(stdout, new RegExp(`${agent} done in`))
     }
-    assert.match(out, /^100\.0%\s+workflow_complete$/m)
-    assert.include(out, "Solid-state batteries")
-    for (const tier of ["decomposition", "belter", "drummer", "camina"]) assert.match(out, new RegExp(`^tier ${tier}\\s+\\d+`, "m"))
-    assert.match(out, /^total\s+9\s/m)
-    assert.match(out, /completed in \d+s, \$0\.\d{4}/)
+    assert.include(stdout, "Quantum computing applications")
+    for (const tier of ["decomposition", "belter", "drummer", "camina"]) assert.match(stdout, new RegExp(`^tier ${tier}\\s+\\d+`, "m"))
+    assert.match(stdout, /^total\s+9\s/m)
+    const written = [...stdout.matchAll(/^wrote (\S+) /gm)].map((m) => m[1]!)
+    assert.deepStrictEqual(written.map((path) => path.split(".").at(-1)), ["md", "pdf"])
+    for (const path of written) await rm(path)
+    assert.match(stdout, /^completed in \d+s, \$0\.\d{4}$/m)
   })
 
   it("dream-cascade shows each tier's syntheses and their sources", async () => {

@@ -47,5 +47,14 @@ console.log(result.status, result.agentResults.length)
     )
     const { stdout } = await exec(process.execPath, ["main.js"], { cwd: project })
     assert.strictEqual(stdout.trim(), "completed 1")
+
+    // The `orchestrate` executable it declares runs from the package as installed.
+    assert.strictEqual(manifest.bin.orchestrate, "./dist/bin/orchestrate.js")
+    const executable = join(modules, "multi-agent-orchestration", "dist", "bin", "orchestrate.js")
+    assert.match(await readFile(executable, "utf8"), /^#!\/usr\/bin\/env node\n/)
+    const cli = await exec(process.execPath, [executable, "cascade", "hello", "--provider", "simulated", "--belters", "2", "--drummers", "1", "--json"], {
+      cwd: project
+    })
+    assert.strictEqual(JSON.parse(cli.stdout).status, "completed")
   }, 180_000)
 })
