@@ -6,7 +6,16 @@
  */
 import * as Effect from "effect/Effect"
 import type { AgentResult } from "./AgentResult.js"
-import { background, completedOf, countProblem, exactly, parseList, secondsProblem, splitEvenly } from "./internal/research.js"
+import {
+  background,
+  completedOf,
+  countProblem,
+  exactly,
+  parseList,
+  secondsProblem,
+  splitEvenly,
+  trustedSubTask
+} from "./internal/research.js"
 import * as Provider from "./Provider.js"
 import type { ProviderError } from "./ProviderError.js"
 import { SubTask } from "./SubTask.js"
@@ -153,17 +162,17 @@ export const make = (options: Options = {}): Workflow.Workflow => {
         const { items, note } = exactly(parseList(plan.content), belters, defaultAngle(task))
         const synthesisModel = config.synthesisModelOrPrimary
         const belterTasks = items.map((description, i) =>
-          new SubTask({
+          trustedSubTask({
             id: `belter-${i + 1}`,
             description,
             agentType: "worker",
             tier: "belter",
             ...withModel(options.belterModel),
             ...withTimeout(options.belterTimeoutSeconds)
-          }, trusted)
+          })
         )
         const drummerTasks = splitEvenly(belterTasks, drummers).map((group, i) =>
-          new SubTask({
+          trustedSubTask({
             id: `drummer-${i + 1}`,
             description: `Synthesize the findings of ${group.map((t) => t.id).join(", ")}`,
             agentType: "synthesizer",
@@ -171,10 +180,10 @@ export const make = (options: Options = {}): Workflow.Workflow => {
             dependencies: group.map((t) => t.id),
             ...withModel(options.drummerModel ?? synthesisModel),
             ...withTimeout(options.drummerTimeoutSeconds)
-          }, trusted)
+          })
         )
         const caminaTasks = Array.from({ length: caminas }, (_, i) =>
-          new SubTask({
+          trustedSubTask({
             id: `camina-${i + 1}`,
             description: perspectives[i % perspectives.length]!,
             agentType: "executive",
@@ -182,7 +191,7 @@ export const make = (options: Options = {}): Workflow.Workflow => {
             dependencies: [...drummerTasks, ...belterTasks].map((t) => t.id),
             ...withModel(options.caminaModel ?? synthesisModel),
             ...withTimeout(options.caminaTimeoutSeconds)
-          }, trusted)
+          })
         )
         return { subtasks: [...belterTasks, ...drummerTasks, ...caminaTasks], fallbackReason: note }
       }),

@@ -6,9 +6,16 @@
  */
 import * as Effect from "effect/Effect"
 import type { AgentResult } from "./AgentResult.js"
-import { background, completedOf, countProblem, exactly, parseList, secondsProblem } from "./internal/research.js"
+import {
+  background,
+  completedOf,
+  countProblem,
+  exactly,
+  parseList,
+  secondsProblem,
+  trustedSubTask
+} from "./internal/research.js"
 import * as Provider from "./Provider.js"
-import { SubTask } from "./SubTask.js"
 import * as Workflow from "./Workflow.js"
 
 /**
@@ -136,7 +143,7 @@ export const make = (options: Options = {}): Workflow.Workflow => {
         const { items, note } = exactly(parseList(plan.content), count, (i) => `${task} (${domains[i % domains.length]} angle)`)
         const subtasks = items.map((query, i) => {
           const domain = domains[i % domains.length]!
-          return new SubTask({
+          return trustedSubTask({
             id: `swarm-${i + 1}`,
             description: query,
             agentType: "specialized",

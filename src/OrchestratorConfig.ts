@@ -186,16 +186,27 @@ const decodeEither = Schema.decodeUnknownEither(OrchestratorConfig, { errors: "a
  * // ["numAgents must be at least 1", "Invalid document format: \"html\" (must be one of markdown, pdf)"]
  * ```
  */
-export const validate = (input: unknown): Array<string> => {
-  if (input instanceof OrchestratorConfig) return crossFieldProblems(input as unknown as Record<string, unknown>)
-  if (typeof input !== "object" || input === null || Array.isArray(input)) {
-    return ["the configuration must be an object"]
+export const validate = (input: unknown): Array<string> => check(input).problems
+
+/** Decodes once: the problems, and the configuration when there are none. */
+const check = (input: unknown): { readonly problems: Array<string>; readonly config?: OrchestratorConfig } => {
+  if (input instanceof OrchestratorConfig) {
+    const problems = crossFieldProblems(input as unknown as Record<string, unknown>)
+    return problems.length === 0 ? { problems, config: input } : { problems }
   }
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    return { problems: ["the configuration must be an object"] }
+  }
+  // The empty configuration is by far the most common: its defaults are decoded once, below.
+  if (Object.keys(input).length === 0) return { problems: [], config: defaults }
   const result = decodeEither(input)
-  const problems = Either.isLeft(result)
-    ? firstIssuePerPath(ParseResult.ArrayFormatter.formatErrorSync(result.left)).map(describeIssue)
-    : []
-  return [...problems, ...crossFieldProblems(input as Record<string, unknown>)]
+  const problems = [
+    ...(Either.isLeft(result)
+      ? firstIssuePerPath(ParseResult.ArrayFormatter.formatErrorSync(result.left)).map(describeIssue)
+      : []),
+    ...crossFieldProblems(input as Record<string, unknown>)
+  ]
+  return problems.length === 0 && Either.isRight(result) ? { problems, config: result.right } : { problems }
 }
 
 /**
@@ -206,10 +217,8 @@ export const validate = (input: unknown): Array<string> => {
  */
 export const decode = (input: Input | OrchestratorConfig | undefined): Effect.Effect<OrchestratorConfig, ConfigError> =>
   Effect.suspend(() => {
-    const given = input ?? {}
-    const problems = validate(given)
-    if (problems.length > 0) return Effect.fail(new ConfigError({ problems }))
-    return Effect.succeed(given instanceof OrchestratorConfig ? given : Schema.decodeUnknownSync(OrchestratorConfig)(given))
+    const { config, problems } = check(input ?? {})
+    return config === undefined ? Effect.fail(new ConfigError({ problems })) : Effect.succeed(config)
   })
 
 /**

@@ -1,6 +1,4 @@
-import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 
 /**
  * An unbounded single-consumer buffer: `push` never blocks and never drops, and `takeAll` returns everything
@@ -14,25 +12,25 @@ export interface EventBuffer<A> {
 
 export const makeEventBuffer = <A>(): EventBuffer<A> => {
   let items: Array<A> = []
-  let waiting: Deferred.Deferred<void> | undefined
+  let waiting: ((wake: Effect.Effect<void>) => void) | undefined
+  const wait = Effect.async<void>((resume) => {
+    waiting = resume
+  })
   const takeAll: Effect.Effect<Array<A>> = Effect.suspend(() => {
     if (items.length > 0) {
       const taken = items
       items = []
       return Effect.succeed(taken)
     }
-    return Effect.flatMap(Deferred.make<void>(), (deferred) => {
-      waiting = deferred
-      return Effect.zipRight(Deferred.await(deferred), takeAll)
-    })
+    return Effect.zipRight(wait, takeAll)
   })
   return {
     push: (item) => {
       items.push(item)
       if (waiting !== undefined) {
-        const deferred = waiting
+        const wake = waiting
         waiting = undefined
-        Deferred.unsafeDone(deferred, Exit.void)
+        wake(Effect.void)
       }
     },
     takeAll

@@ -1,9 +1,6 @@
 import type * as Cause from "effect/Cause"
-import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
-import type * as Fiber from "effect/Fiber"
-import type * as Scope from "effect/Scope"
+import * as Fiber from "effect/Fiber"
 import { Heap } from "./heap.js"
 import { CurrentStep, type StepHolder } from "./step.js"
 
@@ -55,16 +52,23 @@ export interface Pool {
   readonly nextOrder: () => number
   /** Queues jobs that just became ready, then starts workers for the free slots. */
   readonly submit: (jobs: ReadonlyArray<Job>) => Effect.Effect<void>
-  /** Lets parked workers end: the run needs no more. Cheaper than interrupting them when the run's scope closes. */
+  /** The run needs no more: parked workers end by themselves, and nobody waits for them. */
   readonly close: () => void
+  /** Interrupts every worker (the run was interrupted), and waits until they are all gone. */
+  readonly interruptAll: Effect.Effect<void>
 }
 
 /** Job order: higher priority first, then the order they became ready. */
 export const jobBefore = (a: Job, b: Job): boolean => a.priority > b.priority || (a.priority === b.priority && a.order < b.order)
 
-export const makePool = (limit: number, scope: Scope.Scope): Pool => {
+export const makePool = (limit: number): Pool => {
   const ready = new Heap<Job>(jobBefore)
-  const parked: Array<Deferred.Deferred<void>> = []
+  // The resume callbacks of parked workers. (`Effect.async` costs far less than a Deferred.)
+  const parked: Array<(wake: Effect.Effect<void>) => void> = []
+  // Workers are daemons tracked here rather than children of a scope: forking one is cheaper, and a run that
+  // completes need not wait for its parked workers to end.
+  const live = new Set<Fiber.RuntimeFiber<unknown, unknown>>()
+  let interrupted = false
   let active = 0
   let order = 0
   let closed = false
@@ -75,17 +79,20 @@ export const makePool = (limit: number, scope: Scope.Scope): Pool => {
     if (workers <= 0) return Effect.void
     active += workers
     while (workers > 0 && parked.length > 0) {
-      Deferred.unsafeDone(parked.pop()!, Exit.void)
+      parked.pop()!(Effect.void)
       workers--
     }
     if (workers === 0) return Effect.void
-    if (workers === 1) return Effect.asVoid(Effect.forkIn(worker, scope))
+    if (workers === 1) return Effect.asVoid(Effect.forkDaemon(worker))
     const forks: Array<Effect.Effect<unknown>> = []
-    for (let i = 0; i < workers; i++) forks.push(Effect.forkIn(worker, scope))
+    for (let i = 0; i < workers; i++) forks.push(Effect.forkDaemon(worker))
     return Effect.all(forks, { discard: true })
   })
 
   const worker: Effect.Effect<void> = Effect.withFiberRuntime((fiber) => {
+    if (interrupted) return Effect.void
+    live.add(fiber)
+    fiber.addObserver(() => live.delete(fiber))
     const holder = fiber.getFiberRef(CurrentStep)
     const self: Worker = {
       fiber,
@@ -98,12 +105,12 @@ export const makePool = (limit: number, scope: Scope.Scope): Pool => {
     const next = () => loop
     const nextUnlessClosed = () => (closed ? Effect.void : loop)
     // Parked: the slot is given back, and whoever wakes this worker has taken it again.
+    const wait = Effect.async<void>((resume) => {
+      parked.push(resume)
+    })
     const park = Effect.suspend(() => {
       active--
-      if (closed) return Effect.void
-      const wake = Deferred.unsafeMake<void>(fiber.id())
-      parked.push(wake)
-      return Effect.flatMap(Deferred.await(wake), nextUnlessClosed)
+      return closed ? Effect.void : Effect.flatMap(wait, nextUnlessClosed)
     })
     const loop: Effect.Effect<void> = Effect.suspend(() => {
       const job = ready.pop()
@@ -125,8 +132,12 @@ export const makePool = (limit: number, scope: Scope.Scope): Pool => {
     nextOrder: () => order++,
     close: () => {
       closed = true
-      for (const wake of parked.splice(0)) Deferred.unsafeDone(wake, Exit.void)
+      for (const wake of parked.splice(0)) wake(Effect.void)
     },
+    interruptAll: Effect.suspend(() => {
+      interrupted = true
+      return Fiber.interruptAll([...live])
+    }),
     submit: (jobs) =>
       Effect.suspend(() => {
         // Every ready job goes through the heap, so that a free slot takes the highest priority among them.

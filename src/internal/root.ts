@@ -1,8 +1,8 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Random from "effect/Random"
-import * as Scope from "effect/Scope"
 import type { AgentResult } from "../AgentResult.js"
 import * as CostTracker from "../CostTracker.js"
 import * as OrchestratorConfig from "../OrchestratorConfig.js"
@@ -175,16 +175,13 @@ export const execute = <R>(
       : undefined
     const clock = yield* Effect.clock
     const started = clock.unsafeCurrentTimeMillis()
-    // Agents are forked into a scope of their own: closing it interrupts all of them, before the
-    // cancellation event is built, so that event holds exactly what finished.
-    const agentScope = yield* Scope.make()
     const env: RunEnv = {
       taskId: prepared.taskId,
       config,
       provider,
       tracker,
-      pool: makePool(config.concurrency, agentScope),
-      watchdog: yield* makeWatchdog(clock, agentScope),
+      pool: makePool(config.concurrency),
+      watchdog: yield* makeWatchdog(clock),
       retryPolicy: {
         maxRetries: config.maxRetries,
         baseDelay: Duration.seconds(config.retryBaseDelaySeconds),
@@ -218,7 +215,11 @@ export const execute = <R>(
       return yield* Effect.tap(generateDocuments(root, result), (final) => emitTerminal(root, final))
     }).pipe(
       Effect.provideService(Provider.Provider, metered),
-      Effect.onExit((exit) => Scope.close(agentScope, exit)),
+      // Ending the run ends its agents: an interrupted run interrupts every one and waits for them, before the
+      // cancellation event is built, so that event holds exactly what finished.
+      Effect.onExit((exit) =>
+        Effect.zipRight(env.watchdog.stop, Exit.isSuccess(exit) ? Effect.sync(() => env.pool.close()) : env.pool.interruptAll)
+      ),
       Effect.onInterrupt(() =>
         Effect.map(cancelledResult(env, prepared, started, cancelReason), (result) => {
           cancelled = result

@@ -1,9 +1,9 @@
-import type * as Cause from "effect/Cause"
+import * as Cause from "effect/Cause"
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import type * as Fiber from "effect/Fiber"
+import * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
 import * as Random from "effect/Random"
 import type * as Provider from "../Provider.js"
@@ -224,19 +224,26 @@ export const outcomeOf = <A>(step: Step, exit: Exit.Exit<A, unknown>): StepOutco
   Exit.isSuccess(exit) ? succeeded(step, exit.value) : failed(step, exit.cause)
 
 /**
- * Runs a one-off step (a decomposition, a synthesis) on the current fiber with its own time bound. Agents do
- * not come through here: the pool runs them and the watchdog bounds their time.
+ * Runs a one-off step (a decomposition, a synthesis, a condition) with its own time bound: the body runs on a
+ * child fiber that the run's watchdog interrupts at the deadline, which costs one fiber and no timer.
+ * Agents do not come through here: the pool runs them on its workers.
  */
 export const runStep = <A, E, R>(step: Step, timeoutSeconds: number, body: Effect.Effect<A, E, R>) =>
   Effect.suspend(() => {
-    step.started = step.node.env.clock.unsafeCurrentTimeMillis()
-    return body.pipe(
-      Effect.timeoutFail({
-        duration: Duration.seconds(timeoutSeconds),
-        onTimeout: () => new StepTimedOut({ seconds: timeoutSeconds })
+    const env = step.node.env
+    step.started = env.clock.unsafeCurrentTimeMillis()
+    step.deadline = step.started + timeoutSeconds * 1000
+    return Effect.locally(Effect.fork(body), CurrentStep, { step }).pipe(
+      Effect.flatMap((fiber) => {
+        step.fiber = fiber
+        env.watchdog.register(step)
+        return Fiber.await(fiber)
       }),
-      Effect.locally(CurrentStep, { step }),
-      Effect.exit,
-      Effect.map((exit) => outcomeOf(step, exit))
+      Effect.map((exit) => {
+        env.watchdog.unregister(step)
+        return step.timedOut
+          ? failed<A>(step, Cause.fail(new StepTimedOut({ seconds: timeoutSeconds })))
+          : outcomeOf(step, exit)
+      })
     )
   })

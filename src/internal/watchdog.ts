@@ -1,8 +1,7 @@
 import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
-import type * as Fiber from "effect/Fiber"
-import type * as Scope from "effect/Scope"
+import * as Fiber from "effect/Fiber"
 
 /** Something with a deadline that the watchdog interrupts when it passes. */
 export interface Guarded {
@@ -22,9 +21,11 @@ export interface Guarded {
 export interface Watchdog {
   readonly register: (guarded: Guarded) => void
   readonly unregister: (guarded: Guarded) => void
+  /** Ends the watchdog, without waiting for it. */
+  readonly stop: Effect.Effect<void>
 }
 
-export const makeWatchdog = (clock: Clock.Clock, scope: Scope.Scope): Effect.Effect<Watchdog> =>
+export const makeWatchdog = (clock: Clock.Clock): Effect.Effect<Watchdog> =>
   Effect.gen(function*() {
     const heap: Array<Guarded> = []
     let wake = yield* Deferred.make<void>()
@@ -96,7 +97,7 @@ export const makeWatchdog = (clock: Clock.Clock, scope: Scope.Scope): Effect.Eff
         return Effect.zipRight(waited, loop)
       })
     })
-    yield* Effect.forkIn(loop, scope)
+    const fiber = yield* Effect.forkDaemon(loop)
 
     return {
       register: (guarded) => {
@@ -109,6 +110,7 @@ export const makeWatchdog = (clock: Clock.Clock, scope: Scope.Scope): Effect.Eff
           Deferred.unsafeDone(wake, Effect.void)
         }
       },
-      unregister: remove
+      unregister: remove,
+      stop: Fiber.interruptFork(fiber)
     }
   })
