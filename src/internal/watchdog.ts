@@ -1,5 +1,4 @@
 import * as Clock from "effect/Clock"
-import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 
@@ -28,7 +27,11 @@ export interface Watchdog {
 export const makeWatchdog = (clock: Clock.Clock): Effect.Effect<Watchdog> =>
   Effect.gen(function*() {
     const heap: Array<Guarded> = []
-    let wake = yield* Deferred.make<void>()
+    // Resumes the watchdog's wait early, when a deadline comes before the one it sleeps towards.
+    let wake: ((now: Effect.Effect<void>) => void) | undefined
+    const waitForWake = Effect.async<void>((resume) => {
+      wake = resume
+    })
     let target = Infinity
 
     const swap = (i: number, j: number) => {
@@ -88,14 +91,8 @@ export const makeWatchdog = (clock: Clock.Clock): Effect.Effect<Watchdog> =>
       const now = clock.unsafeCurrentTimeMillis()
       if (heap.length > 0 && heap[0]!.deadline <= now) return Effect.zipRight(expire(now), loop)
       target = heap.length === 0 ? Infinity : heap[0]!.deadline
-      return Effect.flatMap(Deferred.make<void>(), (next) => {
-        wake = next
-        const waitForWake = Deferred.await(next)
-        const waited = target === Infinity
-          ? waitForWake
-          : Effect.raceFirst(Effect.sleep(target - now), waitForWake)
-        return Effect.zipRight(waited, loop)
-      })
+      const waited = target === Infinity ? waitForWake : Effect.raceFirst(Effect.sleep(target - now), waitForWake)
+      return Effect.zipRight(waited, loop)
     })
     const fiber = yield* Effect.forkDaemon(loop)
 
@@ -107,7 +104,9 @@ export const makeWatchdog = (clock: Clock.Clock): Effect.Effect<Watchdog> =>
         // Wake the watchdog only when this deadline comes before the one it sleeps towards.
         if (guarded.deadline < target) {
           target = guarded.deadline
-          Deferred.unsafeDone(wake, Effect.void)
+          const resume = wake
+          wake = undefined
+          resume?.(Effect.void)
         }
       },
       unregister: remove,
