@@ -52,7 +52,10 @@ export interface Pool {
   readonly nextOrder: () => number
   /** Queues jobs that just became ready, then starts workers for the free slots. */
   readonly submit: (jobs: ReadonlyArray<Job>) => Effect.Effect<void>
-  /** The run needs no more: parked workers end by themselves, and nobody waits for them. */
+  /**
+   * The run needs no more. Parked workers are let go rather than woken: they hold nothing and wait on nothing
+   * else, so they are simply garbage, and the run's result is not held up while dozens of them end.
+   */
   readonly close: () => void
   /** Interrupts every worker (the run was interrupted), and waits until they are all gone. */
   readonly interruptAll: Effect.Effect<void>
@@ -132,7 +135,8 @@ export const makePool = (limit: number): Pool => {
     nextOrder: () => order++,
     close: () => {
       closed = true
-      for (const wake of parked.splice(0)) wake(Effect.void)
+      parked.length = 0
+      live.clear()
     },
     interruptAll: Effect.suspend(() => {
       interrupted = true
