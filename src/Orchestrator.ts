@@ -97,7 +97,7 @@ export const run = <R>(
     return yield* execute(workflow, prepared, options, buffer.push).pipe(
       Effect.ensuring(Fiber.join(consumer))
     )
-  }).pipe(Effect.withSpan("Orchestrator.run", { attributes: { workflow: workflow.name } }))
+  }).pipe(Effect.withSpan("Orchestrator.run", { attributes: { workflow: workflow.name }, captureStackTrace: false }))
 
 /**
  * Runs a workflow and returns its events as a stream that ends with `workflow_complete`, `workflow_error` or

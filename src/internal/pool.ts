@@ -53,8 +53,8 @@ export interface Pool {
   /** Queues jobs that just became ready, then starts workers for the free slots. */
   readonly submit: (jobs: ReadonlyArray<Job>) => Effect.Effect<void>
   /**
-   * The run needs no more. Parked workers are let go rather than woken: they hold nothing and wait on nothing
-   * else, so they are simply garbage, and the run's result is not held up while dozens of them end.
+   * The run needs no more: parked workers are woken to end. (Daemon fibers stay registered until they end, so
+   * a parked worker left alone would keep its run's memory.)
    */
   readonly close: () => void
   /** Interrupts every worker (the run was interrupted), and waits until they are all gone. */
@@ -63,6 +63,9 @@ export interface Pool {
 
 /** Job order: higher priority first, then the order they became ready. */
 export const jobBefore = (a: Job, b: Job): boolean => a.priority > b.priority || (a.priority === b.priority && a.order < b.order)
+
+/** How many idle workers a pool keeps. */
+const maxParked = 16
 
 export const makePool = (limit: number): Pool => {
   const ready = new Heap<Job>(jobBefore)
@@ -111,9 +114,11 @@ export const makePool = (limit: number): Pool => {
     const wait = Effect.async<void>((resume) => {
       parked.push(resume)
     })
+    // A few parked workers are enough to start the next tier without forking; past that, a worker ends at
+    // once, so that a wide tier does not leave dozens of fibers to end when the run does.
     const park = Effect.suspend(() => {
       active--
-      return closed ? Effect.void : Effect.flatMap(wait, nextUnlessClosed)
+      return closed || parked.length >= maxParked ? Effect.void : Effect.flatMap(wait, nextUnlessClosed)
     })
     const loop: Effect.Effect<void> = Effect.suspend(() => {
       const job = ready.pop()
@@ -135,8 +140,7 @@ export const makePool = (limit: number): Pool => {
     nextOrder: () => order++,
     close: () => {
       closed = true
-      parked.length = 0
-      live.clear()
+      for (const wake of parked.splice(0)) wake(Effect.void)
     },
     interruptAll: Effect.suspend(() => {
       interrupted = true

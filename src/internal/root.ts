@@ -210,7 +210,6 @@ export const execute = <R>(
     const run = Effect.gen(function*() {
       emit(root, "workflow_start", { task: prepared.task, title: prepared.title, workflow: workflow.name })
       const outcome = yield* interpret(root, workflow, { task: prepared.task, context: env.context, previous: [] })
-      env.pool.close()
       const result = yield* buildResult(env, prepared, started, outcome)
       return yield* Effect.tap(generateDocuments(root, result), (final) => emitTerminal(root, final))
     }).pipe(

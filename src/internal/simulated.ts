@@ -75,9 +75,10 @@ export const makeSimulated = (options: SimulatedOptions = {}): Effect.Effect<Ser
           const call = ++calls
           const latency = fixedLatency ??
             (typeof latencyOf === "function" ? Duration.decode(latencyOf(request, call)) : undefined)
-          return latency === undefined || Duration.isZero(latency)
-            ? answer(request, call)
-            : Effect.zipRight(Effect.sleep(latency), Effect.suspend(() => answer(request, call)))
+          // The reply is worked out when the call starts, as a model writes while the caller waits; the
+          // latency then passes, and the reply (or the failure) is delivered at its end.
+          const reply = answer(request, call)
+          return latency === undefined || Duration.isZero(latency) ? reply : Effect.zipRight(Effect.sleep(latency), reply)
         })
     }
   })
