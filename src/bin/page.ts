@@ -15,7 +15,7 @@ export const livePage = (title: string): string => `<!doctype html>
   h1 { font-size: 1.3rem; margin: 0 0 .25rem; }
   #meta { color: var(--muted); margin-bottom: 1rem; }
   #bar { height: .6rem; background: color-mix(in srgb, var(--muted) 25%, transparent); border-radius: .3rem; overflow: hidden; }
-  #fill { height: 100%; width: 0; background: var(--accent); transition: width .2s; }
+  #fill { height: 100%; width: 0; background: var(--accent); }
   #numbers { display: flex; gap: 1.5rem; margin: .5rem 0 1.5rem; }
   #numbers b { font-variant-numeric: tabular-nums; }
   section { margin-bottom: 1.25rem; }
