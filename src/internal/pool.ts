@@ -40,8 +40,8 @@ export interface Job {
  * Workers are forked lazily, one per free slot, and each runs jobs one after another straight from the ready
  * heap: a job never waits while a slot is free, at most `limit` jobs run at once, and a job costs no fiber of
  * its own. A free slot always takes the highest-priority ready job. A worker that finds the heap empty parks
- * until a job comes (a later tier of a cascade, say) rather than exiting, so that waking it costs far less
- * than forking a fresh fiber; parked workers end with the run.
+ * until a job comes (a later tier of a cascade, say), so that waking it costs far less than forking a fresh
+ * fiber; a few are kept parked at most, the rest end at once, and parked workers end with the run.
  *
  * A job's time bound is enforced by interrupting its worker (see `Watchdog`); the worker then reports the job
  * as timed out and a fresh worker takes its slot.
