@@ -61,7 +61,7 @@ const consume = (
 /**
  * Runs a workflow on a task and returns its result.
  *
- * - Fails only with a `ConfigError`, before anything runs, when the configuration or options are invalid.
+ * - Fails only with an `InvalidConfig`, before anything runs, when the configuration or options are invalid.
  * - Anything that goes wrong once the run has started ends in a result with status `failed` (and `error`,
  *   `failure`) that keeps what finished and what it cost; a failed agent is an `AgentResult` with status
  *   `failed`.

@@ -8,14 +8,14 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import { ConfigError } from "./OrchestratorError.js"
+import { InvalidConfig } from "./OrchestratorError.js"
 
 export {
   /**
    * @since 0.1.0
    * @category Errors
    */
-  ConfigError
+  InvalidConfig
 } from "./OrchestratorError.js"
 
 /**
@@ -210,15 +210,15 @@ const check = (input: unknown): { readonly problems: Array<string>; readonly con
 }
 
 /**
- * Decodes a configuration, applying defaults; fails with a `ConfigError` listing every problem.
+ * Decodes a configuration, applying defaults; fails with an `InvalidConfig` listing every problem.
  *
  * @since 0.1.0
  * @category Validation
  */
-export const decode = (input: Input | OrchestratorConfig | undefined): Effect.Effect<OrchestratorConfig, ConfigError> =>
+export const decode = (input: Input | OrchestratorConfig | undefined): Effect.Effect<OrchestratorConfig, InvalidConfig> =>
   Effect.suspend(() => {
     const { config, problems } = check(input ?? {})
-    return config === undefined ? Effect.fail(new ConfigError({ problems })) : Effect.succeed(config)
+    return config === undefined ? Effect.fail(new InvalidConfig({ problems })) : Effect.succeed(config)
   })
 
 /**

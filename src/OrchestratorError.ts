@@ -16,8 +16,8 @@ const formatMoney = (dollars: number): string => `$${dollars.toFixed(4)}`
  * @since 0.1.0
  * @category Errors
  */
-export class ConfigError extends Schema.TaggedError<ConfigError>("multi-agent-orchestration/ConfigError")(
-  "ConfigError",
+export class InvalidConfig extends Schema.TaggedError<InvalidConfig>("multi-agent-orchestration/InvalidConfig")(
+  "InvalidConfig",
   { problems: Schema.Array(Schema.String) }
 ) {
   override get message(): string {
@@ -232,4 +232,4 @@ export type RunFailure = typeof RunFailure.Type
  * @since 0.1.0
  * @category Models
  */
-export type OrchestratorError = ConfigError
+export type OrchestratorError = InvalidConfig

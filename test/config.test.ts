@@ -61,14 +61,14 @@ describe("OrchestratorConfig", () => {
     ])
   })
 
-  it.effect("decoding applies defaults and fails with a ConfigError naming every problem", () =>
+  it.effect("decoding applies defaults and fails with an InvalidConfig naming every problem", () =>
     Effect.gen(function*() {
       const config = yield* OrchestratorConfig.decode({ primaryModel: "gpt-4o", maxConcurrentAgents: 3 })
       assert.strictEqual(config.maxConcurrentAgents, 3)
       assert.strictEqual(config.workerModelOrPrimary, "gpt-4o")
       assert.strictEqual(config.synthesisModelOrPrimary, "gpt-4o")
       const error = yield* Effect.flip(OrchestratorConfig.decode({ numAgents: 0, maxRetries: -1 }))
-      assert.strictEqual(error._tag, "ConfigError")
+      assert.strictEqual(error._tag, "InvalidConfig")
       assert.deepStrictEqual(error.problems, ["numAgents must be at least 1", "maxRetries must be at least 0"])
       assert.strictEqual(error.message, "Invalid configuration: numAgents must be at least 1; maxRetries must be at least 0")
     }))
@@ -79,7 +79,7 @@ describe("OrchestratorConfig", () => {
       const error = yield* Orchestrator.run(fixedWorkflow(tasks("a")), "task", {
         config: { numAgents: 0, timeoutSeconds: -1 }
       }).pipe(Effect.provide(layer), Effect.flip)
-      assert.strictEqual(error._tag, "ConfigError")
+      assert.strictEqual(error._tag, "InvalidConfig")
       assert.deepStrictEqual(error.problems, ["numAgents must be at least 1", "timeoutSeconds must be positive"])
       assert.strictEqual(log.calls.length, 0)
     }))

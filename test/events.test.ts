@@ -64,14 +64,14 @@ describe("events", () => {
       assert.strictEqual(events.filter((e) => e.type === "agent_complete").length, 2)
     }))
 
-  it.effect("a stream with invalid input fails with the ConfigError", () =>
+  it.effect("a stream with invalid input fails with the InvalidConfig", () =>
     Effect.gen(function*() {
       const error = yield* Orchestrator.stream(fixedWorkflow(tasks("a")), "task", { config: { maxRetries: -1 } }).pipe(
         Stream.runDrain,
         Effect.flip,
         Effect.provide(Provider.simulated())
       )
-      assert.strictEqual(error._tag, "ConfigError")
+      assert.strictEqual(error._tag, "InvalidConfig")
     }))
 
   it.effect("interrupting a run interrupts every in-flight call and reports what finished", () =>

@@ -129,7 +129,7 @@ export const execute = (workflow: Workflow.Workflow, task: string, options: Shar
       config: configOf(options, formats),
       onEvent: (event) => Effect.forEach(listeners, (listener) => listener(event), { discard: true })
     }).pipe(
-      Effect.catchTag("ConfigError", (error) =>
+      Effect.catchTag("InvalidConfig", (error) =>
         new UsageError({ problem: error.message, hint: "fix the options; orchestrate <command> --help lists them" })),
       Effect.provide(providerLayer(choice)),
       Effect.catchIf(EffectConfigError.isConfigError, (error) =>

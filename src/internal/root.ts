@@ -6,7 +6,7 @@ import * as Random from "effect/Random"
 import type { AgentResult } from "../AgentResult.js"
 import * as CostTracker from "../CostTracker.js"
 import * as OrchestratorConfig from "../OrchestratorConfig.js"
-import { ConfigError, WorkflowCancelled } from "../OrchestratorError.js"
+import { InvalidConfig, WorkflowCancelled } from "../OrchestratorError.js"
 import type { OrchestratorEvent } from "../OrchestratorEvent.js"
 import { OrchestratorResult } from "../OrchestratorResult.js"
 import * as Pricing from "../Pricing.js"
@@ -59,18 +59,18 @@ export const prepare = (
   workflow: Workflow.Workflow<unknown>,
   task: string,
   options: RunOptions
-): Effect.Effect<Prepared, ConfigError> =>
+): Effect.Effect<Prepared, InvalidConfig> =>
   Effect.gen(function*() {
     const problems: Array<string> = [...workflow.problems]
     if (typeof task !== "string" || task.trim() === "") problems.push("task must be a non-empty string")
     if (options.taskId !== undefined && options.taskId.trim() === "") problems.push("taskId must not be empty")
     const config = yield* OrchestratorConfig.decode(options.config).pipe(
-      Effect.catchTag("ConfigError", (error) => {
+      Effect.catchTag("InvalidConfig", (error) => {
         problems.push(...error.problems)
         return Effect.succeed(OrchestratorConfig.defaults)
       })
     )
-    if (problems.length > 0) return yield* new ConfigError({ problems })
+    if (problems.length > 0) return yield* new InvalidConfig({ problems })
     const taskId = options.taskId ?? (yield* uuid)
     const title = options.title ?? (task.length > 100 ? `${task.slice(0, 97)}...` : task)
     return { config, task, title, taskId }
