@@ -61,7 +61,8 @@ const sourceOf = (entry: XmlElement): Either.Either<Source, string> => {
   const url = alternate ?? id
   if (title === "" || !isHttp(url)) return Either.left(`an entry without a title or an abs URL (id "${id}")`)
   const authors = children(entry, "author").map((author) => collapse(textOf(child(author, "name"))))
-  const byline = authors.length === 0 ? "" : `${authors.slice(0, 3).join(", ")}${authors.length > 3 ? " et al." : ""}. `
+  const names = `${authors.slice(0, 3).join(", ")}${authors.length > 3 ? " et al." : ""}`
+  const byline = names === "" ? "" : names.endsWith(".") ? `${names} ` : `${names}. `
   const date = isoDate(textOf(child(entry, "published"))) ?? isoDate(textOf(child(entry, "updated")))
   return Either.right({
     title,

@@ -10,7 +10,6 @@ import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import {
@@ -21,7 +20,7 @@ import {
   SearchUnreachable,
   type SourceName
 } from "./model.js"
-import { collapse, htmlText, truncate } from "./text.js"
+import { collapse, epochMillis, htmlText, truncate } from "./text.js"
 
 /** What every client is given. */
 export interface ClientOptions {
@@ -73,10 +72,8 @@ const integer = (value: string | undefined): number | undefined => {
 const retryAfterMillis = (value: string | undefined, now: number): number | undefined => {
   const seconds = integer(value)
   if (seconds !== undefined) return seconds * 1000
-  if (value === undefined) return undefined
-  return Option.getOrUndefined(
-    Option.map(DateTime.make(value.trim()), (date) => Math.max(0, DateTime.toEpochMillis(date) - now))
-  )
+  const date = epochMillis(value)
+  return date === undefined ? undefined : Math.max(0, date - now)
 }
 
 /** `x-ratelimit-reset`: epoch seconds (GitHub, Algolia), epoch milliseconds, or seconds from now. */

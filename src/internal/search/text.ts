@@ -2,7 +2,6 @@
  * Text helpers of the source clients: entities, HTML fragments, whitespace, dates.
  */
 import * as DateTime from "effect/DateTime"
-import * as Option from "effect/Option"
 
 const named: Readonly<Record<string, string>> = { amp: "&", lt: "<", gt: ">", quot: "\"", apos: "'", nbsp: "\u00a0" }
 
@@ -32,7 +31,13 @@ export const truncate = (text: string, max = 400): string => {
 }
 
 /** A date in any form `Date` reads, as ISO 8601 in UTC; undefined when it is missing or unreadable. */
-export const isoDate = (input: string | null | undefined): string | undefined =>
-  input === null || input === undefined || input.trim() === ""
-    ? undefined
-    : Option.getOrUndefined(Option.map(DateTime.make(input.trim()), DateTime.formatIso))
+export const isoDate = (input: string | null | undefined): string | undefined => {
+  const millis = epochMillis(input)
+  return millis === undefined ? undefined : DateTime.formatIso(DateTime.unsafeMake(millis))
+}
+
+/** The instant of a date string (ISO 8601 or an HTTP date); `Date.parse` only reads the text, not the clock. */
+export const epochMillis = (input: string | null | undefined): number | undefined => {
+  const millis = input === null || input === undefined ? NaN : Date.parse(input.trim())
+  return Number.isNaN(millis) ? undefined : millis
+}
