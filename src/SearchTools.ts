@@ -21,7 +21,7 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import type * as Redacted from "effect/Redacted"
+import * as Redacted from "effect/Redacted"
 import type * as Schema from "effect/Schema"
 import * as ArxivClient from "./internal/search/arxiv.js"
 import * as GitHubClient from "./internal/search/github.js"
@@ -35,118 +35,33 @@ import * as WikipediaClient from "./internal/search/wikipedia.js"
 // ============================================================================================================
 
 /**
- * One search hit: `title`, `url`, `date` (ISO 8601, when the source has one) and `snippet`.
+ * The data and errors of the tools:
  *
- * @since 0.1.0
- * @category Schemas
- */
-export const Source: typeof Model.Source = Model.Source
-
-/**
+ * - `Source`: one hit, `{ title, url, date?, snippet }`, `date` in ISO 8601 when the source has one;
+ * - `SearchPage`: `{ sources, page, total?, nextPage? }`, pages counted from 1, `nextPage` absent on the last;
+ * - `SourceName`: "arxiv" | "github" | "wikipedia" | "hackernews";
+ * - `SearchRateLimited`: the API refused the request for now (HTTP 429, a 403 with `x-ratelimit-remaining: 0`
+ *   or `retry-after`, arXiv's "Rate exceeded."), with `retryAfter` and `resetAt` read from the API's headers;
+ * - `SearchHttpError`: an error status, or (arXiv) an error feed for a rejected query;
+ * - `SearchMalformedResponse`: the body was not the API's documented format;
+ * - `SearchUnreachable`: no response (connection failed, or the request timed out);
+ * - `SearchError`: the union of the four, and the failure schema of every tool.
+ *
+ * Each error has `source`, `status?`, `detail?` and `transient` (whether retrying may succeed).
+ *
  * @since 0.1.0
  * @category Models
  */
-export type Source = Model.Source
-
-/**
- * One page of hits: `sources`, `page` (from 1), `total` (when the API reports it) and `nextPage` (absent on
- * the last page).
- *
- * @since 0.1.0
- * @category Schemas
- */
-export const SearchPage: typeof Model.SearchPage = Model.SearchPage
-
-/**
- * @since 0.1.0
- * @category Models
- */
-export type SearchPage = Model.SearchPage
-
-/**
- * The sources: "arxiv", "github", "wikipedia", "hackernews".
- *
- * @since 0.1.0
- * @category Schemas
- */
-export const SourceName: typeof Model.SourceName = Model.SourceName
-
-/**
- * @since 0.1.0
- * @category Models
- */
-export type SourceName = Model.SourceName
-
-/**
- * The API refused the request for now (HTTP 429, a 403 with `x-ratelimit-remaining: 0` or `retry-after`, or
- * arXiv's "Rate exceeded."). `retryAfter` and `resetAt` are read from the API's own headers.
- *
- * @since 0.1.0
- * @category Errors
- */
-export const SearchRateLimited: typeof Model.SearchRateLimited = Model.SearchRateLimited
-
-/**
- * @since 0.1.0
- * @category Errors
- */
-export type SearchRateLimited = Model.SearchRateLimited
-
-/**
- * The API answered with an error status, or (arXiv) with an error feed for a rejected query.
- *
- * @since 0.1.0
- * @category Errors
- */
-export const SearchHttpError: typeof Model.SearchHttpError = Model.SearchHttpError
-
-/**
- * @since 0.1.0
- * @category Errors
- */
-export type SearchHttpError = Model.SearchHttpError
-
-/**
- * The body was not the API's documented format (not JSON or XML, or missing fields).
- *
- * @since 0.1.0
- * @category Errors
- */
-export const SearchMalformedResponse: typeof Model.SearchMalformedResponse = Model.SearchMalformedResponse
-
-/**
- * @since 0.1.0
- * @category Errors
- */
-export type SearchMalformedResponse = Model.SearchMalformedResponse
-
-/**
- * No response: the connection failed or the request timed out.
- *
- * @since 0.1.0
- * @category Errors
- */
-export const SearchUnreachable: typeof Model.SearchUnreachable = Model.SearchUnreachable
-
-/**
- * @since 0.1.0
- * @category Errors
- */
-export type SearchUnreachable = Model.SearchUnreachable
-
-/**
- * How a search fails: the failure schema of every tool.
- *
- * @since 0.1.0
- * @category Schemas
- */
-export const SearchError: typeof Model.SearchError = Model.SearchError
-
-/**
- * @since 0.1.0
- * @category Errors
- */
-export type SearchError = Model.SearchError
+export {
+  SearchError,
+  SearchHttpError,
+  SearchMalformedResponse,
+  SearchPage,
+  SearchRateLimited,
+  SearchUnreachable,
+  Source,
+  SourceName
+} from "./internal/search/model.js"
 
 // ============================================================================================================
 // Tools
@@ -386,7 +301,12 @@ export const layerRealConfig = (
   toolkit.toLayer(
     Effect.flatMap(
       options.githubToken === undefined ? Config.option(Config.redacted("GITHUB_TOKEN")) : Effect.succeed(Option.none()),
-      (token) => realHandlers({ ...options, githubToken: options.githubToken ?? Option.getOrUndefined(token) })
+      (token) =>
+        realHandlers({
+          ...options,
+          githubToken: options.githubToken ??
+            Option.getOrUndefined(Option.filter(token, (value) => Redacted.value(value).trim() !== ""))
+        })
     )
   )
 

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs"
 import { FetchHttpClient } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Duration, Effect, Fiber, Layer, Redacted, TestClock } from "effect"
+import { Chunk, ConfigProvider, Duration, Effect, Fiber, Layer, Redacted, TestClock } from "effect"
 import { SearchTools } from "multi-agent-orchestration"
 import { fakeServer, type Received, type Reply } from "./fakeServers.js"
 
@@ -204,6 +204,21 @@ describe("search_github", () => {
         date: "2025-01-08T09:14:27.000Z"
       }])
       assert.deepStrictEqual([second.page, second.nextPage], [2, undefined])
+    }))
+
+  it.scoped("layerRealConfig reads the token from GITHUB_TOKEN, and sends none when it is blank", () =>
+    Effect.gen(function*() {
+      const server = yield* fakeServer(() => json("github/empty.json"))
+      const authorization = (env: Record<string, string>) =>
+        Effect.gen(function*() {
+          const layer = Layer.provide(SearchTools.layerRealConfig({ githubUrl: server.url }), FetchHttpClient.layer)
+          const toolkit = yield* Effect.provide(SearchTools.toolkit, yield* Layer.build(layer))
+          yield* toolkit.handle("search_github", { query: "q", kind: "repositories", limit: null, page: null })
+          return server.received.at(-1)!.headers.authorization
+        }).pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))))
+      assert.strictEqual(yield* authorization({ GITHUB_TOKEN: token }), `Bearer ${token}`)
+      assert.isUndefined(yield* authorization({ GITHUB_TOKEN: " " }))
+      assert.isUndefined(yield* authorization({}))
     }))
 
   it.scoped("searches issues and pull requests, naming the repository and number", () =>

@@ -54,7 +54,6 @@ export const get = (
     Effect.flatMap((response) =>
       Effect.map(response.text, (body): Fetched => ({ status: response.status, headers: response.headers, body }))
     ),
-    Effect.scoped,
     Effect.catchTag("RequestError", "ResponseError", (error) =>
       Effect.fail(new SearchUnreachable({ source, detail: `${error.reason}: ${error.description ?? error.message}` }))),
     Effect.timeoutFail({
