@@ -3,9 +3,11 @@ import { defineConfig } from "vitest/config"
 
 export default defineConfig({
   resolve: {
-    alias: {
-      "multi-agent-orchestration": fileURLToPath(new URL("./src/index.ts", import.meta.url))
-    }
+    // The package's subpath exports ("multi-agent-orchestration/SearchTools") map to their source modules.
+    alias: [
+      { find: /^multi-agent-orchestration$/, replacement: fileURLToPath(new URL("./src/index.ts", import.meta.url)) },
+      { find: /^multi-agent-orchestration\/(\w+)$/, replacement: fileURLToPath(new URL("./src/$1.ts", import.meta.url)) }
+    ]
   },
   test: {
     include: ["test/**/*.test.ts"],

@@ -45,8 +45,6 @@ export * as Report from "./Report.js"
 /** @since 0.1.0 */
 export * as Retry from "./Retry.js"
 /** @since 0.1.0 */
-export * as SearchTools from "./SearchTools.js"
-/** @since 0.1.0 */
 export * as Sse from "./Sse.js"
 /** @since 0.1.0 */
 export * as SubTask from "./SubTask.js"

@@ -1,7 +1,8 @@
 import { Toolkit } from "@effect/ai"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Either, Fiber, TestClock } from "effect"
-import { DreamSwarm, SearchTools } from "multi-agent-orchestration"
+import { DreamSwarm } from "multi-agent-orchestration"
+import * as SearchTools from "multi-agent-orchestration/SearchTools"
 import * as Xml from "../src/internal/search/xml.js"
 
 const toolkitWith = (options: SearchTools.SimulatedOptions = {}) =>

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs"
 import { FetchHttpClient } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import { Chunk, ConfigProvider, Duration, Effect, Fiber, Layer, Redacted, TestClock } from "effect"
-import { SearchTools } from "multi-agent-orchestration"
+import * as SearchTools from "multi-agent-orchestration/SearchTools"
 import { fakeServer, type Received, type Reply } from "./fakeServers.js"
 
 const fixture = (path: string): string => readFileSync(new URL(`./fixtures/search/${path}`, import.meta.url), "utf8")
