@@ -1,6 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { fileURLToPath } from "node:url"
+import * as fs from "node:fs"
 import { type Block, check, collect, exampleBlocks, markdownBlocks, type Problems } from "./docs/blocks.js"
+import { anchors, brokenLinks } from "./docs/links.js"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
 const blocks = collect(root)
@@ -58,4 +60,19 @@ describe("the TypeScript in the documentation", () => {
     const found = problemsOf(block)
     if (found.length > 0) assert.fail(`${found.length} problem(s):\n${found.join("\n")}`)
   }, 120_000)
+})
+
+describe("the links of the documentation", () => {
+  it("are read as GitHub reads headings", () => {
+    const headings = anchors("# Top\n## Try it (offline)\n```md\n## Not a heading\n```\n### One run, many clients: `EventHub`\n## Top")
+    assert.deepStrictEqual([...headings], ["top", "try-it-offline", "one-run-many-clients-eventhub", "top-1"])
+  })
+
+  it("point at headings and files that exist", () => {
+    const files = ["README.md", ...fs.readdirSync(`${root}docs`, { recursive: true, encoding: "utf8" })
+      .filter((name) => name.endsWith(".md"))
+      .map((name) => `docs/${name}`)]
+    const broken = files.flatMap((file) => brokenLinks(root, file))
+    if (broken.length > 0) assert.fail(`broken links:\n${broken.join("\n")}`)
+  })
 })
