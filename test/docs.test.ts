@@ -1,6 +1,10 @@
 import { assert, describe, it } from "@effect/vitest"
-import { fileURLToPath } from "node:url"
+import { execFile } from "node:child_process"
 import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath, pathToFileURL } from "node:url"
+import { promisify } from "node:util"
 import { type Block, check, collect, exampleBlocks, markdownBlocks, type Problems } from "./docs/blocks.js"
 import { anchors, brokenLinks } from "./docs/links.js"
 
@@ -75,4 +79,32 @@ describe("the links of the documentation", () => {
     const broken = files.flatMap((file) => brokenLinks(root, file))
     if (broken.length > 0) assert.fail(`broken links:\n${broken.join("\n")}`)
   })
+})
+
+describe("the README's quick start", () => {
+  it("runs, and prints what the README says it prints", async () => {
+    const readme = fs.readFileSync(`${root}README.md`, "utf8")
+    const section = /^## Quick start\n([\s\S]*?)(?=^## )/m.exec(readme)?.[1] ?? ""
+    const program = markdownBlocks("README.md", section)[0]?.code
+    assert.isDefined(program, "the Quick start section has no TypeScript block")
+    // The program as a reader would save it, but importing the library from this checkout.
+    const directory = fs.mkdtempSync(path.join(os.tmpdir(), "quick-start-"))
+    try {
+      fs.symlinkSync(`${root}node_modules`, path.join(directory, "node_modules"), "dir")
+      fs.writeFileSync(path.join(directory, "package.json"), `{ "type": "module" }\n`)
+      const library = pathToFileURL(`${root}src/index.ts`).href
+      fs.writeFileSync(path.join(directory, "quick-start.ts"), program!.replaceAll(`"multi-agent-orchestration"`, `"${library}"`))
+      const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", "quick-start.ts"], {
+        cwd: directory,
+        timeout: 90_000,
+        env: { ...process.env, NO_COLOR: "1" }
+      })
+      const lines = stdout.trim().split("\n")
+      assert.match(lines[0]!, /^## Synthesis: /)
+      // The last line it prints is quoted in the section.
+      assert.include(section, `\`${lines.at(-1)}\``)
+    } finally {
+      fs.rmSync(directory, { recursive: true, force: true })
+    }
+  }, 120_000)
 })
