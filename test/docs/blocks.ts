@@ -3,6 +3,9 @@
  * and docs/**\/*.md, and the ```ts blocks of every `@example` in src/**\/*.ts. Each block is compiled as a module
  * of its own, next to `prelude.ts`, which declares the names that stand for the reader's own values (`workflow`,
  * `task`, …); a block imports from it only the names it uses and does not declare itself.
+ *
+ * New blocks are picked up by themselves. A block that is not meant to compile (shell, JSON, output) takes another
+ * fence language: ```bash, ```json, ```text.
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
