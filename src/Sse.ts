@@ -45,8 +45,11 @@ const field = (name: string, value: string): string => `${name}: ${value.split(/
  * @category Encoding
  * @example
  * ```ts
- * import { Sse } from "multi-agent-orchestration"
+ * import { type OrchestratorEvent, Sse } from "multi-agent-orchestration"
  *
+ * declare const event: OrchestratorEvent.OrchestratorEvent
+ *
+ * const message = Sse.encodeEvent(event)
  * // "event: workflow_start\nid: 1\ndata: {\"type\":\"workflow_start\",...}\n\n"
  * ```
  */

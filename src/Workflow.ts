@@ -339,8 +339,10 @@ export const joinResults = (results: ReadonlyArray<AgentResult>): string =>
  *   name: "research",
  *   decompose: (task) =>
  *     Effect.succeed([
- *       new SubTask({ id: "research", description: `Research: ${task}`, agentType: "researcher" }),
- *       new SubTask({ id: "analyze", description: "Analyze findings", agentType: "analyst", dependencies: ["research"] })
+ *       new SubTask.SubTask({ id: "research", description: `Research: ${task}`, agentType: "researcher" }),
+ *       new SubTask.SubTask({
+ *         id: "analyze", description: "Analyze findings", agentType: "analyst", dependencies: ["research"]
+ *       })
  *     ]),
  *   execute: (subtask, { dependencies }) =>
  *     Provider.complete({

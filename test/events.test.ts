@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Deferred, Effect, Fiber, Stream, TestClock } from "effect"
+import { Chunk, Deferred, Effect, Fiber, Logger, Stream, TestClock } from "effect"
 import { Orchestrator, OrchestratorEvent, OrchestratorResult, Provider, Workflow } from "multi-agent-orchestration"
 import { fixedWorkflow, recorder, scripted, tasks } from "./helpers.js"
 
@@ -128,12 +128,15 @@ describe("events", () => {
       assert.strictEqual(log.interrupted, 1)
 
       const result = yield* Orchestrator.run(fixedWorkflow(tasks("quick", "slow")), "task", {
-        cancelWhen: Effect.sleep("5 seconds")
+        cancelWhen: Effect.sleep("5 seconds"),
+        config: { primaryModel: "gpt-4o" }
       }).pipe(Effect.provide(layer), Effect.fork, Effect.tap(() => TestClock.adjust("5 seconds")), Effect.flatMap(Fiber.join))
       assert.strictEqual(result.status, "cancelled")
       assert.strictEqual(result.failure?._tag, "WorkflowCancelled")
       assert.deepStrictEqual(result.agentResults.map((r) => r.subtaskId), ["quick"])
-      assert.isAbove(result.totalCost, -1)
+      // What finished is paid for: the quick agent's 100 input and 50 output tokens at gpt-4o's $2.50 and $10 per million.
+      assert.closeTo(result.totalCost, (100 * 2.5 + 50 * 10) / 1e6, 1e-12)
+      assert.strictEqual(result.agentResults[0]!.cost, result.totalCost)
     }))
 
   it.effect("a slow consumer loses no event and does not hold the agents back", () =>
@@ -160,12 +163,17 @@ describe("events", () => {
 
   it.effect("a consumer that throws is logged and the run goes on", () =>
     Effect.gen(function*() {
+      const logged: Array<string> = []
+      const logger = Logger.make(({ logLevel, message }) => {
+        logged.push(`${logLevel.label} ${(Array.isArray(message) ? message : [message]).map(String).join(" ")}`)
+      })
       const result = yield* Orchestrator.run(fixedWorkflow(tasks("a")), "task", {
         onEvent: () => {
           throw new Error("listener bug")
         }
-      }).pipe(Effect.provide(Provider.simulated()))
+      }).pipe(Effect.provide(Provider.simulated()), Effect.provide(Logger.add(logger)))
       assert.strictEqual(result.status, "completed")
+      assert.isTrue(logged.some((line) => line.startsWith("WARN") && line.includes("Error: listener bug")), logged.join("\n"))
     }))
 
   it.effect("an agent whose next call is refused by the budget ends cancelled", () =>

@@ -131,7 +131,7 @@ describe("scheduling", () => {
         })
       const good = yield* run(workflow([{ id: "a", description: "first", priority: 2 }]), "task").pipe(Effect.provide(layer))
       assert.strictEqual(good.status, "completed")
-      assert.instanceOf(good.agentResults[0], Object)
+      assert.deepStrictEqual(good.agentResults.map((r) => [r.subtaskId, r.status, r.content]), [["a", "completed", "answer to first"]])
       const bad = yield* run(workflow([{ id: "a", description: "ok" }, { id: "b", description: "x", priority: 1.5 }]), "task").pipe(
         Effect.provide(layer)
       )
