@@ -9,6 +9,7 @@ import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
 import { make as fromEnvService } from "./internal/providers/fromEnv.js"
@@ -21,11 +22,13 @@ import type {
   OpenAiOptions
 } from "./internal/providers/options.js"
 import { makeRouter } from "./internal/providers/routing.js"
+import { limitProblems, routerProblems } from "./internal/providers/validate.js"
 import {
   makeSimulated as makeSimulatedService,
   type SimulatedOptions,
   simulatedReply as simulatedReplyText
 } from "./internal/simulated.js"
+import { InvalidConfig } from "./OrchestratorError.js"
 import type { ProviderError } from "./ProviderError.js"
 import type { Usage } from "./Usage.js"
 
@@ -241,7 +244,7 @@ export type {
  * const OpenAi = Provider.openAi({ apiKey: Redacted.make("sk-..."), defaultModel: "gpt-4o", concurrency: 8 })
  * ```
  */
-export const openAi = (options: OpenAiOptions): Layer.Layer<Provider> =>
+export const openAi = (options: OpenAiOptions): Layer.Layer<Provider, InvalidConfig> =>
   Layer.scoped(Provider, loadProviders.openAi(options))
 
 /**
@@ -262,7 +265,7 @@ export const openAi = (options: OpenAiOptions): Layer.Layer<Provider> =>
  */
 export const openAiLayerConfig = (
   config: Config.Config.Wrap<OpenAiOptions>
-): Layer.Layer<Provider, ConfigError.ConfigError> =>
+): Layer.Layer<Provider, ConfigError.ConfigError | InvalidConfig> =>
   Layer.scoped(Provider, Effect.flatMap(Config.unwrap(config), loadProviders.openAi))
 
 /**
@@ -282,7 +285,7 @@ export const openAiLayerConfig = (
  * const Anthropic = Provider.anthropic({ apiKey: Redacted.make("sk-ant-..."), requestsPerMinute: 50 })
  * ```
  */
-export const anthropic = (options: AnthropicOptions): Layer.Layer<Provider> =>
+export const anthropic = (options: AnthropicOptions): Layer.Layer<Provider, InvalidConfig> =>
   Layer.scoped(Provider, loadProviders.anthropic(options))
 
 /**
@@ -293,7 +296,7 @@ export const anthropic = (options: AnthropicOptions): Layer.Layer<Provider> =>
  */
 export const anthropicLayerConfig = (
   config: Config.Config.Wrap<AnthropicOptions>
-): Layer.Layer<Provider, ConfigError.ConfigError> =>
+): Layer.Layer<Provider, ConfigError.ConfigError | InvalidConfig> =>
   Layer.scoped(Provider, Effect.flatMap(Config.unwrap(config), loadProviders.anthropic))
 
 /**
@@ -311,7 +314,7 @@ export const anthropicLayerConfig = (
  * const Ollama = Provider.openAiCompatible({ baseUrl: "http://localhost:11434/v1", defaultModel: "llama3.1:8b" })
  * ```
  */
-export const openAiCompatible = (options: OpenAiCompatibleOptions): Layer.Layer<Provider> =>
+export const openAiCompatible = (options: OpenAiCompatibleOptions): Layer.Layer<Provider, InvalidConfig> =>
   Layer.scoped(Provider, loadProviders.openAiCompatible(options))
 
 /**
@@ -322,7 +325,7 @@ export const openAiCompatible = (options: OpenAiCompatibleOptions): Layer.Layer<
  */
 export const openAiCompatibleLayerConfig = (
   config: Config.Config.Wrap<OpenAiCompatibleOptions>
-): Layer.Layer<Provider, ConfigError.ConfigError> =>
+): Layer.Layer<Provider, ConfigError.ConfigError | InvalidConfig> =>
   Layer.scoped(Provider, Effect.flatMap(Config.unwrap(config), loadProviders.openAiCompatible))
 
 /**
@@ -338,7 +341,10 @@ export const openAiCompatibleLayerConfig = (
  * @since 0.1.0
  * @category Layers
  */
-export const fromEnv: Layer.Layer<Provider, ConfigError.ConfigError> = Layer.scoped(Provider, fromEnvService)
+export const fromEnv: Layer.Layer<Provider, ConfigError.ConfigError | InvalidConfig> = Layer.scoped(
+  Provider,
+  fromEnvService
+)
 
 /**
  * One provider in front of several. A request goes to the provider its model's prefix names ("openai:gpt-4o"
@@ -367,21 +373,23 @@ export const fromEnv: Layer.Layer<Provider, ConfigError.ConfigError> = Layer.sco
 export const router = <E, R>(
   routes: Readonly<Record<string, Layer.Layer<Provider, E, R>>>,
   options: { readonly default?: string | undefined } = {}
-): Layer.Layer<Provider, E, R> =>
+): Layer.Layer<Provider, E | InvalidConfig, R> =>
   Layer.scoped(
     Provider,
     Effect.gen(function*() {
+      const names = Object.keys(routes)
+      const problems = routerProblems(names, options.default)
       const services = new Map<string, Service>()
+      // Every route is built, so that one error lists the problems of all of them.
       for (const [prefix, layer] of Object.entries(routes)) {
-        services.set(prefix.toLowerCase(), Context.get(yield* Layer.build(layer), Provider))
+        const built = yield* Effect.either(Layer.build(layer))
+        if (Either.isRight(built)) services.set(prefix.toLowerCase(), Context.get(built.right, Provider))
+        else if (built.left instanceof InvalidConfig) {
+          problems.push(...built.left.problems.map((problem) => `route "${prefix}": ${problem}`))
+        } else return yield* Effect.fail(built.left)
       }
-      const first = services.keys().next()
-      if (first.done === true) return yield* Effect.dieMessage("Provider.router needs at least one route")
-      const fallback = options.default?.toLowerCase() ?? first.value
-      if (!services.has(fallback)) {
-        return yield* Effect.dieMessage(`Provider.router: the default route "${fallback}" is not one of the routes`)
-      }
-      return makeRouter(services, fallback)
+      if (problems.length > 0) return yield* new InvalidConfig({ problems })
+      return makeRouter(services, options.default?.toLowerCase() ?? names[0]!.toLowerCase())
     })
   )
 
@@ -401,13 +409,22 @@ export const router = <E, R>(
  * ```
  */
 export const withLimits: {
-  (limits: LimitOptions): <E, R>(self: Layer.Layer<Provider, E, R>) => Layer.Layer<Provider, E, R>
-  <E, R>(self: Layer.Layer<Provider, E, R>, limits: LimitOptions): Layer.Layer<Provider, E, R>
+  (limits: LimitOptions): <E, R>(self: Layer.Layer<Provider, E, R>) => Layer.Layer<Provider, E | InvalidConfig, R>
+  <E, R>(self: Layer.Layer<Provider, E, R>, limits: LimitOptions): Layer.Layer<Provider, E | InvalidConfig, R>
 } = dual(
   2,
-  <E, R>(self: Layer.Layer<Provider, E, R>, limits: LimitOptions): Layer.Layer<Provider, E, R> =>
+  <E, R>(self: Layer.Layer<Provider, E, R>, limits: LimitOptions): Layer.Layer<Provider, E | InvalidConfig, R> =>
     Layer.scoped(
       Provider,
-      Effect.flatMap(Layer.build(self), (context) => limitService(Context.get(context, Provider), limits))
+      Effect.gen(function*() {
+        const problems = limitProblems("withLimits", limits)
+        const built = yield* Effect.either(Layer.build(self))
+        if (Either.isLeft(built)) {
+          if (!(built.left instanceof InvalidConfig)) return yield* Effect.fail(built.left)
+          problems.unshift(...built.left.problems)
+        }
+        if (problems.length > 0 || Either.isLeft(built)) return yield* new InvalidConfig({ problems })
+        return yield* limitService(Context.get(built.right, Provider), limits)
+      })
     )
 )

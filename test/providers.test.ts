@@ -1,7 +1,7 @@
 import { createServer } from "node:net"
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Either, Fiber, type Layer, Option, Redacted, TestClock } from "effect"
-import { Provider, ProviderError } from "multi-agent-orchestration"
+import { type OrchestratorError, Provider, ProviderError } from "multi-agent-orchestration"
 import {
   anthropicMessage,
   buildProvider,
@@ -20,7 +20,7 @@ interface Kit {
   readonly name: string
   readonly model: string
   readonly path: string
-  readonly layer: (url: string) => Layer.Layer<Provider.Provider>
+  readonly layer: (url: string) => Layer.Layer<Provider.Provider, OrchestratorError.InvalidConfig>
   readonly success: (text: string, model: string, usage?: FakeUsage) => unknown
   /** The request of `request` below, as the API must receive it. */
   readonly checkRequest: (received: Received) => void

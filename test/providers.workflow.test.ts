@@ -4,6 +4,7 @@ import {
   DreamCascade,
   Format,
   Orchestrator,
+  type OrchestratorError,
   OrchestratorEvent,
   OrchestratorResult,
   Pricing,
@@ -45,7 +46,7 @@ interface Wire {
   /** The model the server says answered (a dated snapshot where the API does that). */
   readonly answeredBy: string
   readonly price: Pricing.ModelPrice
-  readonly layer: (url: string) => Layer.Layer<Provider.Provider>
+  readonly layer: (url: string) => Layer.Layer<Provider.Provider, OrchestratorError.InvalidConfig>
   readonly reply: (text: string, usage: FakeUsage) => unknown
   /** The usage the library must record for what the server reported. */
   readonly normalised: (usage: FakeUsage) => Tokens

@@ -34,11 +34,12 @@ const baseUrl = (url: string | undefined): string | undefined => url?.replace(/\
 
 export const make = (options: AnthropicOptions): Effect.Effect<Service, never, Scope.Scope> =>
   Effect.gen(function*() {
+    const secrets = [Redacted.value(options.apiKey)]
     const client = yield* AnthropicClient.make({
       apiKey: options.apiKey,
       apiUrl: baseUrl(options.apiUrl),
       anthropicVersion: options.anthropicVersion,
-      transformClient: strictJson
+      transformClient: strictJson(secrets)
     })
     const languageModel = yield* AnthropicLanguageModel.make({ model: options.defaultModel ?? defaultModel }).pipe(
       Effect.provideService(AnthropicClient.AnthropicClient, client)
@@ -48,7 +49,7 @@ export const make = (options: AnthropicOptions): Effect.Effect<Service, never, S
       name,
       defaultModel: options.defaultModel ?? defaultModel,
       timeout: options.timeout === undefined ? defaultTimeout : Duration.decode(options.timeout),
-      secrets: [Redacted.value(options.apiKey)],
+      secrets,
       languageModel,
       redactedHeaders: ["x-api-key"],
       configure: (self, call) =>
