@@ -344,7 +344,7 @@ describe("usage across providers", () => {
       })
     }))
 
-  it.scoped("Anthropic counts cache reads and writes apart: input includes both, cached input is the reads", () =>
+  it.scoped("Anthropic counts cache reads and writes apart: input includes both, each kept as its own count", () =>
     Effect.gen(function*() {
       const { result } = yield* callWith(kits[1]!, () => ({
         json: anthropicMessage("ok", "claude-sonnet-4-5", { input: 200, output: 50, cached: 800, cacheCreation: 100 })
@@ -352,7 +352,8 @@ describe("usage across providers", () => {
       assert.deepStrictEqual(success(result).usage, {
         inputTokens: 1100,
         outputTokens: 50,
-        cachedInputTokens: 800
+        cachedInputTokens: 800,
+        cacheWriteInputTokens: 100
       })
     }))
 

@@ -49,7 +49,9 @@ const failWith = (
   for (const [name, value] of Object.entries(response.headers)) headers.set(name, scrub(value, secrets))
   const body = status === 204 || status === 205 || status === 304 ? null : scrub(text, secrets)
   const copy = HttpClientResponse.fromWeb(response.request, new Response(body, { status, headers }))
-  return Effect.fail(new HttpClientError.ResponseError({ request: response.request, response: copy, reason, description }))
+  return Effect.fail(
+    new HttpClientError.ResponseError({ request: response.request, response: copy, reason, description })
+  )
 }
 
 const checkBody = (

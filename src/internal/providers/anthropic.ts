@@ -60,7 +60,8 @@ export const make = (options: AnthropicOptions): Effect.Effect<Service, never, S
         }),
       usage: (response): ReportedUsage | undefined => {
         // Anthropic counts cache reads and cache writes apart from `input_tokens`; the library's input
-        // includes both, and its cached input is the cache reads (billed at the cached rate).
+        // includes both, each billed at its own rate. `@effect/ai` keeps the reads only; the writes are in
+        // the raw usage of the finish part's metadata.
         for (const part of response.content) {
           if (part.type !== "finish") continue
           const raw = part.metadata.anthropic?.usage
@@ -72,7 +73,8 @@ export const make = (options: AnthropicOptions): Effect.Effect<Service, never, S
           return {
             inputTokens: raw.input_tokens + read + written,
             outputTokens: raw.output_tokens,
-            cachedInputTokens: read
+            cachedInputTokens: read,
+            cacheWriteInputTokens: written
           }
         }
         return undefined

@@ -35,7 +35,9 @@ export const environment = Config.all({
 export const fallbackNotice = "No ANTHROPIC_API_KEY, OPENAI_API_KEY or OPENAI_BASE_URL is set: " +
   "using the simulated provider, whose replies are canned text (offline, no cost)."
 
-export const make: Effect.Effect<Service, ConfigError.ConfigError | InvalidConfig, Scope.Scope> = Effect.gen(function*() {
+type EnvError = ConfigError.ConfigError | InvalidConfig
+
+export const make: Effect.Effect<Service, EnvError, Scope.Scope> = Effect.gen(function*() {
   const env = yield* environment
   // Named by their variables, and checked together before any provider is built.
   yield* refuse([

@@ -115,11 +115,12 @@ const promptText = (request: CompletionRequest, messages: ReadonlyArray<Message>
   return text
 }
 
-/** Reported token counts in the library's terms: input includes cached input. */
+/** Reported token counts in the library's terms: input includes cache reads and cache writes. */
 export interface ReportedUsage {
   readonly inputTokens?: number | undefined
   readonly outputTokens?: number | undefined
   readonly cachedInputTokens?: number | undefined
+  readonly cacheWriteInputTokens?: number | undefined
 }
 
 const count = (n: number | undefined): number | undefined =>
@@ -127,7 +128,7 @@ const count = (n: number | undefined): number | undefined =>
 
 /**
  * The usage of a call: the provider's counts where it reported them, estimated from text length (and marked
- * `estimated`) where it did not.
+ * `estimated`) where it did not. Cache reads and writes are parts of the input, never more than all of it.
  */
 export const usageOf = (
   reported: ReportedUsage | undefined,
@@ -138,11 +139,15 @@ export const usageOf = (
   const input = count(reported?.inputTokens)
   const output = count(reported?.outputTokens)
   const cached = count(reported?.cachedInputTokens)
+  const written = count(reported?.cacheWriteInputTokens)
   const usage: { -readonly [K in keyof Usage]: Usage[K] } = {
     inputTokens: input ?? estimateTokens(promptText(request, messages)),
     outputTokens: output ?? estimateTokens(content)
   }
   if (cached !== undefined && cached > 0) usage.cachedInputTokens = Math.min(cached, usage.inputTokens)
+  if (written !== undefined && written > 0) {
+    usage.cacheWriteInputTokens = Math.min(written, usage.inputTokens - (usage.cachedInputTokens ?? 0))
+  }
   if (input === undefined || output === undefined) usage.estimated = true
   return usage
 }
@@ -371,7 +376,9 @@ export const parseJsonBody = (
   if (text.trim() === "") return { ok: false, error: "the body is empty" }
   // The parser quotes the text around the fault, so its words are taken from the scrubbed text.
   const again = parseJson(scrub(text, secrets))
-  const why = again._tag === "Left" ? `: ${excerpt(ParseResult.TreeFormatter.formatErrorSync(again.left), secrets, 160)}` : ""
+  const why = again._tag === "Left"
+    ? `: ${excerpt(ParseResult.TreeFormatter.formatErrorSync(again.left), secrets, 160)}`
+    : ""
   return { ok: false, error: `the body is not valid JSON (cut short?)${why}` }
 }
 
