@@ -216,6 +216,15 @@ export const simulatedReply: (request: CompletionRequest) => string = simulatedR
  * - `concurrency`, `requestsPerMinute`, `tokensPerMinute`: limits that hold for every call made through the
  *   layer, across all agents and nested workflows (see `withLimits`).
  *
+ * The options are checked when the layer is built, before anything is loaded or sent: a `timeout` that is not
+ * a positive, finite duration, a limit or `maxTokens` that is not a whole number of at least 1, a base URL
+ * that is not http(s), an empty model name or key fail the layer with one `InvalidConfig` listing every
+ * problem, each naming its option ("openAi: timeout must be a positive, finite duration …, got NaN").
+ *
+ * Nothing a provider shows (error details, excerpts of replies, retry reasons) holds its keys, even in part:
+ * provider text is scrubbed whole (the keys, anything shaped like a key, any 8 characters of a key) before
+ * it is cut short.
+ *
  * @since 0.1.0
  * @category Models
  */
@@ -248,7 +257,8 @@ export const openAi = (options: OpenAiOptions): Layer.Layer<Provider, InvalidCon
   Layer.scoped(Provider, loadProviders.openAi(options))
 
 /**
- * `openAi` with its options read from `Config`.
+ * `openAi` with its options read from `Config`. Fails with `ConfigError` when a value cannot be read, and with
+ * `InvalidConfig` when one is read but invalid.
  *
  * @since 0.1.0
  * @category Layers
@@ -338,6 +348,8 @@ export const openAiCompatibleLayerConfig = (
  *   families ("gpt-…", "claude-…") go to their provider, so a fallback model can be another provider's;
  * - with none, the simulated provider, announced once with a warning log.
  *
+ * A base URL variable that is not an http(s) URL fails with `InvalidConfig` naming the variable.
+ *
  * @since 0.1.0
  * @category Layers
  */
@@ -354,6 +366,10 @@ export const fromEnv: Layer.Layer<Provider, ConfigError.ConfigError | InvalidCon
  *
  * With a router, `primaryModel` and `fallbackModel` may name different providers: the orchestrator's
  * fallback then moves to the other provider once the primary's retries are used up.
+ *
+ * Every route is built, and the router's own problems (no routes, an empty or duplicate route name, a
+ * `default` that is no route) and those of every route (prefixed `route "name": `) fail it as one
+ * `InvalidConfig`.
  *
  * @since 0.1.0
  * @category Layers
@@ -397,7 +413,8 @@ export const router = <E, R>(
  * A provider layer behind limits that hold for every call through it, across all agents and nested
  * workflows of every run that shares the layer: `concurrency` calls in flight at most, and token buckets of
  * `requestsPerMinute` and `tokensPerMinute` (effect's `RateLimiter`; a call counts its estimated prompt tokens
- * plus its `maxTokens`). The HTTP providers take the same options directly.
+ * plus its `maxTokens`). The HTTP providers take the same options directly. A limit that is not a whole number
+ * of at least 1 fails the layer with `InvalidConfig`, together with the problems of `self`.
  *
  * @since 0.1.0
  * @category Combinators
