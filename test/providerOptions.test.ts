@@ -202,7 +202,10 @@ describe("bad provider options are a typed InvalidConfig before any request", ()
           concurrency: 0,
           requestsPerMinute: NaN,
           tokensPerMinute: -1
-        }).pipe(Provider.withLimits({ concurrency: 0 }), (layer) => Provider.router({ openai: layer, local: compatible(url, { timeout: -1 }) }))
+        }).pipe(
+          Provider.withLimits({ concurrency: 0 }),
+          (layer) => Provider.router({ openai: layer, local: compatible(url, { timeout: -1 }) })
+        )
       )
       assert.deepStrictEqual(problemsOf(exit), [
         "route \"openai\": openAi: apiKey must not be empty",
@@ -273,8 +276,11 @@ describe("layerConfig forms and fromEnv check what they read", () => {
   it.scoped("anthropicLayerConfig and openAiCompatibleLayerConfig: an empty model name", () =>
     Effect.gen(function*() {
       const first = yield* runOn((url) =>
-        Provider.anthropicLayerConfig({ apiKey: Config.redacted("KEY"), apiUrl: Config.succeed(url), defaultModel: Config.string("MODEL") })
-          .pipe(Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map([["KEY", "k-123456"], ["MODEL", ""]])))))
+        Provider.anthropicLayerConfig({
+          apiKey: Config.redacted("KEY"),
+          apiUrl: Config.succeed(url),
+          defaultModel: Config.string("MODEL")
+        }).pipe(Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map([["KEY", "k-1"], ["MODEL", ""]])))))
       )
       assert.deepStrictEqual(problemsOf(first.exit), ["anthropic: defaultModel must not be empty, got \"\""])
       const second = yield* runOn((url) =>
