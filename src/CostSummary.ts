@@ -7,6 +7,8 @@ import * as Schema from "effect/Schema"
 
 /**
  * Spend and tokens of one slice of a run (a model, a tier, an agent or the whole run). Dollars are US dollars.
+ * `inputTokens` includes `cachedInputTokens` (read from the prompt cache) and `cacheWriteInputTokens` (written
+ * to it); lines recorded before cache writes were counted have no `cacheWriteInputTokens`.
  *
  * @since 0.1.0
  * @category Schemas
@@ -16,7 +18,8 @@ export const CostLine = Schema.Struct({
   calls: Schema.NonNegativeInt,
   inputTokens: Schema.NonNegativeInt,
   outputTokens: Schema.NonNegativeInt,
-  cachedInputTokens: Schema.NonNegativeInt
+  cachedInputTokens: Schema.NonNegativeInt,
+  cacheWriteInputTokens: Schema.optional(Schema.NonNegativeInt)
 }).annotations({ identifier: "CostLine" })
 
 /**
@@ -47,4 +50,11 @@ export interface CostSummary extends Schema.Schema.Type<typeof CostSummary> {}
  * @since 0.1.0
  * @category Constructors
  */
-export const emptyLine: CostLine = { cost: 0, calls: 0, inputTokens: 0, outputTokens: 0, cachedInputTokens: 0 }
+export const emptyLine: CostLine = {
+  cost: 0,
+  calls: 0,
+  inputTokens: 0,
+  outputTokens: 0,
+  cachedInputTokens: 0,
+  cacheWriteInputTokens: 0
+}

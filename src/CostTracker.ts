@@ -105,6 +105,7 @@ interface MutableLine {
   inputTokens: number
   outputTokens: number
   cachedInputTokens: number
+  cacheWriteInputTokens: number
 }
 
 // The maps are mutated inside `Ref.modify`, which is atomic on the JS thread: one Ref update per charge and no
@@ -118,7 +119,7 @@ interface State {
   warned: boolean
 }
 
-const newLine = (): MutableLine => ({ ...emptyLine })
+const newLine = (): MutableLine => ({ ...emptyLine, cacheWriteInputTokens: 0 })
 
 const addTo = (map: Map<string, MutableLine>, key: string | undefined, cost: number, usage: Usage | undefined) => {
   if (key === undefined) return
@@ -137,6 +138,7 @@ const addLine = (line: MutableLine, cost: number, usage: Usage | undefined) => {
     line.inputTokens += usage.inputTokens
     line.outputTokens += usage.outputTokens
     line.cachedInputTokens += usage.cachedInputTokens ?? 0
+    line.cacheWriteInputTokens += usage.cacheWriteInputTokens ?? 0
   }
 }
 

@@ -9,8 +9,9 @@ import * as Layer from "effect/Layer"
 import type { Usage } from "./Usage.js"
 
 /**
- * Prices in US dollars per million tokens. `cachedInput` is the rate for input served from the prompt cache
- * (OpenAI's cached input, Anthropic's cache reads); without it, cached input costs the full input rate.
+ * Prices in US dollars per million tokens. Input read from the prompt cache (OpenAI's cached input,
+ * Anthropic's cache reads) costs `cachedInput`, and input written to it (Anthropic's cache writes) costs
+ * `cacheWrite`; without them, that input costs the full `input` rate.
  *
  * @since 0.1.0
  * @category Models
@@ -19,6 +20,7 @@ export interface ModelPrice {
   readonly input: number
   readonly output: number
   readonly cachedInput?: number | undefined
+  readonly cacheWrite?: number | undefined
 }
 
 /**
@@ -32,6 +34,10 @@ export const builtInAsOf = "2025-11-01"
 /**
  * The built-in table, as of `builtInAsOf`. Dated snapshots of a model ("gpt-4o-2024-08-06",
  * "claude-3-5-sonnet-20241022") are priced as the model they belong to.
+ *
+ * OpenAI bills cached input at each model's discounted `cachedInput` rate and cache writes as plain input.
+ * Anthropic bills cache reads at a tenth of the input rate and cache writes (five-minute cache) at 1.25 times
+ * it, as its price list gives them (Claude 3 Haiku: $0.03 and $0.30).
  *
  * @since 0.1.0
  * @category Constants
@@ -55,17 +61,17 @@ export const builtIn: Readonly<Record<string, ModelPrice>> = {
   "o3-mini": { input: 1.1, output: 4.4, cachedInput: 0.55 },
   "o4-mini": { input: 1.1, output: 4.4, cachedInput: 0.275 },
   // Anthropic
-  "claude-opus-4-1": { input: 15, output: 75, cachedInput: 1.5 },
-  "claude-opus-4": { input: 15, output: 75, cachedInput: 1.5 },
-  "claude-sonnet-4-5": { input: 3, output: 15, cachedInput: 0.3 },
-  "claude-sonnet-4": { input: 3, output: 15, cachedInput: 0.3 },
-  "claude-haiku-4-5": { input: 1, output: 5, cachedInput: 0.1 },
-  "claude-3-7-sonnet": { input: 3, output: 15, cachedInput: 0.3 },
-  "claude-3-5-sonnet": { input: 3, output: 15, cachedInput: 0.3 },
-  "claude-3-5-haiku": { input: 0.8, output: 4, cachedInput: 0.08 },
-  "claude-3-opus": { input: 15, output: 75, cachedInput: 1.5 },
+  "claude-opus-4-1": { input: 15, output: 75, cachedInput: 1.5, cacheWrite: 18.75 },
+  "claude-opus-4": { input: 15, output: 75, cachedInput: 1.5, cacheWrite: 18.75 },
+  "claude-sonnet-4-5": { input: 3, output: 15, cachedInput: 0.3, cacheWrite: 3.75 },
+  "claude-sonnet-4": { input: 3, output: 15, cachedInput: 0.3, cacheWrite: 3.75 },
+  "claude-haiku-4-5": { input: 1, output: 5, cachedInput: 0.1, cacheWrite: 1.25 },
+  "claude-3-7-sonnet": { input: 3, output: 15, cachedInput: 0.3, cacheWrite: 3.75 },
+  "claude-3-5-sonnet": { input: 3, output: 15, cachedInput: 0.3, cacheWrite: 3.75 },
+  "claude-3-5-haiku": { input: 0.8, output: 4, cachedInput: 0.08, cacheWrite: 1 },
+  "claude-3-opus": { input: 15, output: 75, cachedInput: 1.5, cacheWrite: 18.75 },
   "claude-3-sonnet": { input: 3, output: 15 },
-  "claude-3-haiku": { input: 0.25, output: 1.25, cachedInput: 0.03 }
+  "claude-3-haiku": { input: 0.25, output: 1.25, cachedInput: 0.03, cacheWrite: 0.3 }
 }
 
 /**
@@ -94,16 +100,30 @@ export interface Service {
 }
 
 /**
- * Dollars for a usage at a price.
+ * Dollars for a usage at a price: fresh input at `input`, cache reads at `cachedInput`, cache writes at
+ * `cacheWrite` (each falling back to `input`), output at `output`.
  *
  * @since 0.1.0
  * @category Functions
+ * @example
+ * ```ts
+ * import { Pricing } from "multi-agent-orchestration"
+ *
+ * // claude-sonnet-4-5: 100 fresh input tokens, 1,000 read from the cache, 200 written to it, 50 out.
+ * Pricing.costAt(Pricing.builtIn["claude-sonnet-4-5"]!, {
+ *   inputTokens: 1_300,
+ *   cachedInputTokens: 1_000,
+ *   cacheWriteInputTokens: 200,
+ *   outputTokens: 50
+ * }) // (100 * 3 + 1000 * 0.3 + 200 * 3.75 + 50 * 15) / 1e6 = 0.0021
+ * ```
  */
 export const costAt = (price: ModelPrice, usage: Usage): number => {
   const cached = Math.min(usage.cachedInputTokens ?? 0, usage.inputTokens)
-  const fresh = usage.inputTokens - cached
-  return (fresh * price.input + cached * (price.cachedInput ?? price.input) + usage.outputTokens * price.output) /
-    1_000_000
+  const written = Math.min(usage.cacheWriteInputTokens ?? 0, usage.inputTokens - cached)
+  const fresh = usage.inputTokens - cached - written
+  return (fresh * price.input + cached * (price.cachedInput ?? price.input) +
+    written * (price.cacheWrite ?? price.input) + usage.outputTokens * price.output) / 1_000_000
 }
 
 const normalise = (model: string): string => {

@@ -9,6 +9,7 @@ import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
 import { make as fromEnvService } from "./internal/providers/fromEnv.js"
@@ -21,11 +22,13 @@ import type {
   OpenAiOptions
 } from "./internal/providers/options.js"
 import { makeRouter } from "./internal/providers/routing.js"
+import { limitProblems, routerProblems } from "./internal/providers/validate.js"
 import {
   makeSimulated as makeSimulatedService,
   type SimulatedOptions,
   simulatedReply as simulatedReplyText
 } from "./internal/simulated.js"
+import { InvalidConfig } from "./OrchestratorError.js"
 import type { ProviderError } from "./ProviderError.js"
 import type { Usage } from "./Usage.js"
 
@@ -213,6 +216,15 @@ export const simulatedReply: (request: CompletionRequest) => string = simulatedR
  * - `concurrency`, `requestsPerMinute`, `tokensPerMinute`: limits that hold for every call made through the
  *   layer, across all agents and nested workflows (see `withLimits`).
  *
+ * The options are checked when the layer is built, before anything is loaded or sent: a `timeout` that is not
+ * a positive, finite duration, a limit or `maxTokens` that is not a whole number of at least 1, a base URL
+ * that is not http(s), an empty model name or key fail the layer with one `InvalidConfig` listing every
+ * problem, each naming its option ("openAi: timeout must be a positive, finite duration …, got NaN").
+ *
+ * Nothing a provider shows (error details, excerpts of replies, retry reasons) holds its keys, even in part:
+ * provider text is scrubbed whole (the keys, anything shaped like a key, any 8 characters of a key) before
+ * it is cut short.
+ *
  * @since 0.1.0
  * @category Models
  */
@@ -241,11 +253,12 @@ export type {
  * const OpenAi = Provider.openAi({ apiKey: Redacted.make("sk-..."), defaultModel: "gpt-4o", concurrency: 8 })
  * ```
  */
-export const openAi = (options: OpenAiOptions): Layer.Layer<Provider> =>
+export const openAi = (options: OpenAiOptions): Layer.Layer<Provider, InvalidConfig> =>
   Layer.scoped(Provider, loadProviders.openAi(options))
 
 /**
- * `openAi` with its options read from `Config`.
+ * `openAi` with its options read from `Config`. Fails with `ConfigError` when a value cannot be read, and with
+ * `InvalidConfig` when one is read but invalid.
  *
  * @since 0.1.0
  * @category Layers
@@ -262,7 +275,7 @@ export const openAi = (options: OpenAiOptions): Layer.Layer<Provider> =>
  */
 export const openAiLayerConfig = (
   config: Config.Config.Wrap<OpenAiOptions>
-): Layer.Layer<Provider, ConfigError.ConfigError> =>
+): Layer.Layer<Provider, ConfigError.ConfigError | InvalidConfig> =>
   Layer.scoped(Provider, Effect.flatMap(Config.unwrap(config), loadProviders.openAi))
 
 /**
@@ -282,7 +295,7 @@ export const openAiLayerConfig = (
  * const Anthropic = Provider.anthropic({ apiKey: Redacted.make("sk-ant-..."), requestsPerMinute: 50 })
  * ```
  */
-export const anthropic = (options: AnthropicOptions): Layer.Layer<Provider> =>
+export const anthropic = (options: AnthropicOptions): Layer.Layer<Provider, InvalidConfig> =>
   Layer.scoped(Provider, loadProviders.anthropic(options))
 
 /**
@@ -293,7 +306,7 @@ export const anthropic = (options: AnthropicOptions): Layer.Layer<Provider> =>
  */
 export const anthropicLayerConfig = (
   config: Config.Config.Wrap<AnthropicOptions>
-): Layer.Layer<Provider, ConfigError.ConfigError> =>
+): Layer.Layer<Provider, ConfigError.ConfigError | InvalidConfig> =>
   Layer.scoped(Provider, Effect.flatMap(Config.unwrap(config), loadProviders.anthropic))
 
 /**
@@ -311,7 +324,7 @@ export const anthropicLayerConfig = (
  * const Ollama = Provider.openAiCompatible({ baseUrl: "http://localhost:11434/v1", defaultModel: "llama3.1:8b" })
  * ```
  */
-export const openAiCompatible = (options: OpenAiCompatibleOptions): Layer.Layer<Provider> =>
+export const openAiCompatible = (options: OpenAiCompatibleOptions): Layer.Layer<Provider, InvalidConfig> =>
   Layer.scoped(Provider, loadProviders.openAiCompatible(options))
 
 /**
@@ -322,7 +335,7 @@ export const openAiCompatible = (options: OpenAiCompatibleOptions): Layer.Layer<
  */
 export const openAiCompatibleLayerConfig = (
   config: Config.Config.Wrap<OpenAiCompatibleOptions>
-): Layer.Layer<Provider, ConfigError.ConfigError> =>
+): Layer.Layer<Provider, ConfigError.ConfigError | InvalidConfig> =>
   Layer.scoped(Provider, Effect.flatMap(Config.unwrap(config), loadProviders.openAiCompatible))
 
 /**
@@ -335,10 +348,15 @@ export const openAiCompatibleLayerConfig = (
  *   families ("gpt-…", "claude-…") go to their provider, so a fallback model can be another provider's;
  * - with none, the simulated provider, announced once with a warning log.
  *
+ * A base URL variable that is not an http(s) URL fails with `InvalidConfig` naming the variable.
+ *
  * @since 0.1.0
  * @category Layers
  */
-export const fromEnv: Layer.Layer<Provider, ConfigError.ConfigError> = Layer.scoped(Provider, fromEnvService)
+export const fromEnv: Layer.Layer<Provider, ConfigError.ConfigError | InvalidConfig> = Layer.scoped(
+  Provider,
+  fromEnvService
+)
 
 /**
  * One provider in front of several. A request goes to the provider its model's prefix names ("openai:gpt-4o"
@@ -348,6 +366,10 @@ export const fromEnv: Layer.Layer<Provider, ConfigError.ConfigError> = Layer.sco
  *
  * With a router, `primaryModel` and `fallbackModel` may name different providers: the orchestrator's
  * fallback then moves to the other provider once the primary's retries are used up.
+ *
+ * Every route is built, and the router's own problems (no routes, an empty or duplicate route name, a
+ * `default` that is no route) and those of every route (prefixed `route "name": `) fail it as one
+ * `InvalidConfig`.
  *
  * @since 0.1.0
  * @category Layers
@@ -367,21 +389,23 @@ export const fromEnv: Layer.Layer<Provider, ConfigError.ConfigError> = Layer.sco
 export const router = <E, R>(
   routes: Readonly<Record<string, Layer.Layer<Provider, E, R>>>,
   options: { readonly default?: string | undefined } = {}
-): Layer.Layer<Provider, E, R> =>
+): Layer.Layer<Provider, E | InvalidConfig, R> =>
   Layer.scoped(
     Provider,
     Effect.gen(function*() {
+      const names = Object.keys(routes)
+      const problems = routerProblems(names, options.default)
       const services = new Map<string, Service>()
+      // Every route is built, so that one error lists the problems of all of them.
       for (const [prefix, layer] of Object.entries(routes)) {
-        services.set(prefix.toLowerCase(), Context.get(yield* Layer.build(layer), Provider))
+        const built = yield* Effect.either(Layer.build(layer))
+        if (Either.isRight(built)) services.set(prefix.toLowerCase(), Context.get(built.right, Provider))
+        else if (built.left instanceof InvalidConfig) {
+          problems.push(...built.left.problems.map((problem) => `route "${prefix}": ${problem}`))
+        } else return yield* Effect.fail(built.left)
       }
-      const first = services.keys().next()
-      if (first.done === true) return yield* Effect.dieMessage("Provider.router needs at least one route")
-      const fallback = options.default?.toLowerCase() ?? first.value
-      if (!services.has(fallback)) {
-        return yield* Effect.dieMessage(`Provider.router: the default route "${fallback}" is not one of the routes`)
-      }
-      return makeRouter(services, fallback)
+      if (problems.length > 0) return yield* new InvalidConfig({ problems })
+      return makeRouter(services, options.default?.toLowerCase() ?? names[0]!.toLowerCase())
     })
   )
 
@@ -389,7 +413,8 @@ export const router = <E, R>(
  * A provider layer behind limits that hold for every call through it, across all agents and nested
  * workflows of every run that shares the layer: `concurrency` calls in flight at most, and token buckets of
  * `requestsPerMinute` and `tokensPerMinute` (effect's `RateLimiter`; a call counts its estimated prompt tokens
- * plus its `maxTokens`). The HTTP providers take the same options directly.
+ * plus its `maxTokens`). The HTTP providers take the same options directly. A limit that is not a whole number
+ * of at least 1 fails the layer with `InvalidConfig`, together with the problems of `self`.
  *
  * @since 0.1.0
  * @category Combinators
@@ -401,13 +426,22 @@ export const router = <E, R>(
  * ```
  */
 export const withLimits: {
-  (limits: LimitOptions): <E, R>(self: Layer.Layer<Provider, E, R>) => Layer.Layer<Provider, E, R>
-  <E, R>(self: Layer.Layer<Provider, E, R>, limits: LimitOptions): Layer.Layer<Provider, E, R>
+  (limits: LimitOptions): <E, R>(self: Layer.Layer<Provider, E, R>) => Layer.Layer<Provider, E | InvalidConfig, R>
+  <E, R>(self: Layer.Layer<Provider, E, R>, limits: LimitOptions): Layer.Layer<Provider, E | InvalidConfig, R>
 } = dual(
   2,
-  <E, R>(self: Layer.Layer<Provider, E, R>, limits: LimitOptions): Layer.Layer<Provider, E, R> =>
+  <E, R>(self: Layer.Layer<Provider, E, R>, limits: LimitOptions): Layer.Layer<Provider, E | InvalidConfig, R> =>
     Layer.scoped(
       Provider,
-      Effect.flatMap(Layer.build(self), (context) => limitService(Context.get(context, Provider), limits))
+      Effect.gen(function*() {
+        const problems = limitProblems("withLimits", limits)
+        const built = yield* Effect.either(Layer.build(self))
+        if (Either.isLeft(built)) {
+          if (!(built.left instanceof InvalidConfig)) return yield* Effect.fail(built.left)
+          problems.unshift(...built.left.problems)
+        }
+        if (problems.length > 0 || Either.isLeft(built)) return yield* new InvalidConfig({ problems })
+        return yield* limitService(Context.get(built.right, Provider), limits)
+      })
     )
 )

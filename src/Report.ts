@@ -181,31 +181,49 @@ const agentSection = (agent: AgentResult): string => {
 }
 
 const costTables = (costs: CostSummary): string => {
+  // Prompt-cache columns appear when the run read from or wrote to a cache; their tokens are part of the input.
+  const reads = costs.total.cachedInputTokens > 0
+  const writes = (costs.total.cacheWriteInputTokens ?? 0) > 0
   const line = (label: string, entry: CostLine) => [
     label,
     String(entry.calls),
     formatTokens(entry.inputTokens),
+    ...(reads ? [formatTokens(entry.cachedInputTokens)] : []),
+    ...(writes ? [formatTokens(entry.cacheWriteInputTokens ?? 0)] : []),
     formatTokens(entry.outputTokens),
     formatCost(entry.cost)
   ]
+  const columns = [
+    "Calls",
+    "Input tokens",
+    ...(reads ? ["Cache reads"] : []),
+    ...(writes ? ["Cache writes"] : []),
+    "Output tokens",
+    "Cost"
+  ]
   const total = line("**Total**", costs.total).map((text, i) => (i === 0 ? text : `**${text}**`))
   const unpriced = new Set(costs.unpricedModels)
-  const align = ["l", "r", "r", "r", "r"] as const
+  const align = ["l" as const, ...columns.map(() => "r" as const)]
   const byModel = Object.entries(costs.byModel).map(([model, entry]) =>
     line(unpriced.has(model) ? `${model} (unpriced)` : model, entry)
   )
   const byTier = Object.entries(costs.byTier).map(([tier, entry]) => line(tier, entry))
   const notes = [
     `Prices as of ${costs.pricesAsOf}.`,
+    reads || writes
+      ? `Input tokens include ${
+        reads && writes ? "cache reads and cache writes" : reads ? "cache reads" : "cache writes"
+      }, each priced at its own rate.`
+      : undefined,
     costs.unpricedModels.length > 0
       ? `No price is known for ${costs.unpricedModels.join(", ")}: counted at $0.`
       : undefined
   ].filter((note) => note !== undefined)
   return [
     "### By model",
-    table(["Model", "Calls", "Input tokens", "Output tokens", "Cost"], align, [...byModel, total]),
+    table(["Model", ...columns], align, [...byModel, total]),
     "### By tier",
-    table(["Tier", "Calls", "Input tokens", "Output tokens", "Cost"], align, [...byTier, total]),
+    table(["Tier", ...columns], align, [...byTier, total]),
     notes.join(" ")
   ].join("\n\n")
 }

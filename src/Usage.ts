@@ -6,9 +6,11 @@
 import * as Schema from "effect/Schema"
 
 /**
- * Token counts. `inputTokens` includes `cachedInputTokens` (the part of the input served from the provider's
- * prompt cache, billed at the cached rate where one exists). `estimated` is set when the provider reported no
- * usage and the counts were derived from text length.
+ * Token counts. `inputTokens` is the whole input, prompt-cache traffic included: `cachedInputTokens` is the part
+ * read from the provider's prompt cache (OpenAI's cached input, Anthropic's cache reads), billed at the cached
+ * rate; `cacheWriteInputTokens` is the part written to the cache (Anthropic's cache creation), billed at the
+ * cache-write rate. `estimated` is set when the provider reported no usage and the counts were derived from
+ * text length.
  *
  * @since 0.1.0
  * @category Schemas
@@ -17,6 +19,7 @@ export const Usage = Schema.Struct({
   inputTokens: Schema.NonNegativeInt,
   outputTokens: Schema.NonNegativeInt,
   cachedInputTokens: Schema.optional(Schema.NonNegativeInt),
+  cacheWriteInputTokens: Schema.optional(Schema.NonNegativeInt),
   estimated: Schema.optional(Schema.Boolean)
 }).annotations({ identifier: "Usage" })
 
@@ -48,11 +51,13 @@ export const total = (usage: Usage): number => usage.inputTokens + usage.outputT
  */
 export const add = (self: Usage, that: Usage): Usage => {
   const cached = (self.cachedInputTokens ?? 0) + (that.cachedInputTokens ?? 0)
+  const written = (self.cacheWriteInputTokens ?? 0) + (that.cacheWriteInputTokens ?? 0)
   const sum: { -readonly [K in keyof Usage]: Usage[K] } = {
     inputTokens: self.inputTokens + that.inputTokens,
     outputTokens: self.outputTokens + that.outputTokens
   }
   if (cached > 0) sum.cachedInputTokens = cached
+  if (written > 0) sum.cacheWriteInputTokens = written
   if (self.estimated === true || that.estimated === true) sum.estimated = true
   return sum
 }

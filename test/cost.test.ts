@@ -1,6 +1,19 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, TestClock } from "effect"
-import { Orchestrator, OrchestratorError, Pricing, Provider, ProviderError, SubTask, Workflow } from "multi-agent-orchestration"
+import { Effect, Fiber, Layer, Redacted, TestClock } from "effect"
+import {
+  DreamCascade,
+  Format,
+  Orchestrator,
+  OrchestratorError,
+  Pricing,
+  Provider,
+  ProviderError,
+  Report,
+  SubTask,
+  type Usage,
+  Workflow
+} from "multi-agent-orchestration"
+import { anthropicMessage, chatCompletion, fakeServer, openAiResponse } from "./fakeServers.js"
 import { fixedWorkflow, recorder, scripted, tasks } from "./helpers.js"
 
 const price = (model: string, input: number, output: number) => {
@@ -120,5 +133,147 @@ describe("cost tracking", () => {
       assert.strictEqual(result.agentResults.filter((r) => r.status === "cancelled").length, 27)
       assert.closeTo(result.totalCost, 13 * perCall, 1e-12)
       assert.notInclude(events.types(), "synthesis_start")
+    }))
+})
+
+// ============================================================================================================
+// Prompt caching, against fake servers
+// ============================================================================================================
+
+const key = Redacted.make("sk-test-5e6f7a8b9c0d1e2f")
+
+/** A Dream Cascade of 2 Belters, 1 Drummer and 1 Camina: with its decomposition, 5 calls. */
+const smallCascade = () => DreamCascade.make({ belterCount: 2, drummerCount: 1, caminaCount: 1 })
+
+interface CacheCase {
+  readonly name: string
+  readonly model: string
+  readonly layer: (url: string) => Layer.Layer<Provider.Provider, OrchestratorError.InvalidConfig>
+  readonly reply: (n: number) => unknown
+  /** The usage every call is recorded with, and what it costs, worked out by hand from the price list. */
+  readonly usage: Usage.Usage
+  readonly dollarsPerCall: number
+  readonly pricing?: Layer.Layer<Pricing.Pricing>
+}
+
+const cacheCases: ReadonlyArray<CacheCase> = [
+  {
+    // claude-sonnet-4-5: $3 input, $0.30 cache reads (0.1x), $3.75 cache writes (1.25x), $15 output.
+    name: "anthropic",
+    model: "claude-sonnet-4-5",
+    layer: (url) => Provider.anthropic({ apiKey: key, apiUrl: url }),
+    reply: (n) =>
+      anthropicMessage(`${n}. Tidal findings`, "claude-sonnet-4-5-20250929", {
+        input: 100,
+        cached: 1000,
+        cacheCreation: 200,
+        output: 50
+      }),
+    usage: { inputTokens: 1300, outputTokens: 50, cachedInputTokens: 1000, cacheWriteInputTokens: 200 },
+    // 100 * 3 + 1000 * 0.3 + 200 * 3.75 + 50 * 15 = 2100 millionths of a dollar
+    dollarsPerCall: 0.0021
+  },
+  {
+    // gpt-4o: $2.50 input, $1.25 cached input, $10 output; OpenAI counts cached tokens inside input.
+    name: "openai",
+    model: "gpt-4o",
+    layer: (url) => Provider.openAi({ apiKey: key, apiUrl: `${url}/v1` }),
+    reply: (n) => openAiResponse(`${n}. Tidal findings`, "gpt-4o-2024-08-06", { input: 1000, cached: 800, output: 100 }),
+    usage: { inputTokens: 1000, outputTokens: 100, cachedInputTokens: 800 },
+    // 200 * 2.5 + 800 * 1.25 + 100 * 10 = 2500 millionths
+    dollarsPerCall: 0.0025
+  },
+  {
+    name: "openAiCompatible",
+    model: "llama3.1",
+    layer: (url) => Provider.openAiCompatible({ baseUrl: `${url}/v1`, apiKey: key }),
+    reply: (n) => chatCompletion(`${n}. Tidal findings`, "llama3.1", { input: 500, cached: 300, output: 20 }),
+    usage: { inputTokens: 500, outputTokens: 20, cachedInputTokens: 300 },
+    // 200 * 0.2 + 300 * 0.05 + 20 * 0.6 = 67 millionths
+    dollarsPerCall: 0.000067,
+    pricing: Pricing.layer({ "llama3.1": { input: 0.2, output: 0.6, cachedInput: 0.05 } })
+  }
+]
+
+describe("prompt caching is priced at its own rates", () => {
+  it("each rate applies to its own tokens, and the built-in Anthropic rates are 0.1x and 1.25x the input rate", () => {
+    const price = Pricing.builtIn["claude-sonnet-4-5"]!
+    const usage = { inputTokens: 1300, outputTokens: 50, cachedInputTokens: 1000, cacheWriteInputTokens: 200 }
+    assert.strictEqual(Pricing.costAt(price, usage), 0.0021)
+    assert.strictEqual(Pricing.costAt({ input: 3, output: 15 }, usage), (1300 * 3 + 50 * 15) / 1e6)
+    for (const [model, entry] of Object.entries(Pricing.builtIn)) {
+      if (!model.startsWith("claude-") || entry.cacheWrite === undefined) continue
+      // Claude 3 Haiku is priced as Anthropic lists it: $0.03 reads and $0.30 writes on $0.25 input.
+      if (model === "claude-3-haiku") continue
+      assert.strictEqual(entry.cacheWrite, entry.input * 1.25, model)
+      assert.closeTo(entry.cachedInput!, entry.input * 0.1, 1e-12, model)
+    }
+  })
+
+  for (const c of cacheCases) {
+    it.scoped(`${c.name}: a run's costs, totals and report count cache reads and writes at their rates`, () =>
+      Effect.gen(function*() {
+        const server = yield* fakeServer((_, n) => ({ json: c.reply(n) }))
+        const result = yield* Orchestrator.run(smallCascade(), "Research tidal energy", {
+          config: { primaryModel: c.model }
+        }).pipe(Effect.provide(c.pricing === undefined ? c.layer(server.url) : Layer.merge(c.layer(server.url), c.pricing)))
+
+        assert.strictEqual(result.status, "completed")
+        assert.strictEqual(server.received.length, 5)
+        for (const agent of result.agentResults) {
+          assert.deepStrictEqual(agent.usage, c.usage)
+          assert.strictEqual(agent.cost, c.dollarsPerCall)
+        }
+        const times = (n: number) => n * 5
+        const expected: Usage.Usage = {
+          inputTokens: times(c.usage.inputTokens),
+          outputTokens: times(c.usage.outputTokens),
+          cachedInputTokens: times(c.usage.cachedInputTokens ?? 0),
+          ...(c.usage.cacheWriteInputTokens === undefined ? {} : { cacheWriteInputTokens: times(c.usage.cacheWriteInputTokens) })
+        }
+        assert.deepStrictEqual(result.usage, expected)
+        assert.closeTo(result.totalCost, 5 * c.dollarsPerCall, 1e-15)
+
+        const { cost, ...total } = result.costs!.total
+        assert.closeTo(cost, 5 * c.dollarsPerCall, 1e-15)
+        assert.deepStrictEqual(total, {
+          calls: 5,
+          inputTokens: expected.inputTokens,
+          outputTokens: expected.outputTokens,
+          cachedInputTokens: expected.cachedInputTokens!,
+          cacheWriteInputTokens: expected.cacheWriteInputTokens ?? 0
+        })
+
+        const markdown = Report.markdown(result)
+        const writes = c.usage.cacheWriteInputTokens !== undefined
+        const bold = (cells: ReadonlyArray<string>) => `| ${cells.map((cell) => `**${cell}**`).join(" | ")} |`
+        assert.include(
+          markdown,
+          `| Model | Calls | Input tokens | Cache reads |${writes ? " Cache writes |" : ""} Output tokens | Cost |`
+        )
+        assert.include(
+          markdown,
+          bold([
+            "Total",
+            "5",
+            Format.formatTokens(expected.inputTokens),
+            Format.formatTokens(expected.cachedInputTokens!),
+            ...(writes ? [Format.formatTokens(expected.cacheWriteInputTokens!)] : []),
+            Format.formatTokens(expected.outputTokens),
+            Format.formatCost(result.totalCost)
+          ])
+        )
+        assert.include(markdown, `Input tokens include cache reads${writes ? " and cache writes" : ""}, each priced at its own rate.`)
+      }))
+  }
+
+  it.effect("without prompt caching the cost table keeps its columns", () =>
+    Effect.gen(function*() {
+      const result = yield* Orchestrator.run(fixedWorkflow(tasks("a")), "task", { config: { primaryModel: "gpt-4o" } }).pipe(
+        Effect.provide(scripted().layer)
+      )
+      const markdown = Report.markdown(result)
+      assert.include(markdown, "| Model | Calls | Input tokens | Output tokens | Cost |")
+      assert.notInclude(markdown, "Cache")
     }))
 })

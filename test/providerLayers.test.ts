@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, ConfigProvider, Effect, Exit, Fiber, Layer, Logger, LogLevel, TestClock } from "effect"
+import { ConfigProvider, Effect, Fiber, Layer, Logger, LogLevel, TestClock } from "effect"
 import { DreamSwarm, Orchestrator, Provider, Workflow } from "multi-agent-orchestration"
 import { anthropicMessage, buildProvider, chatCompletion, fakeServer } from "./fakeServers.js"
 import { fixedWorkflow, scripted, tasks } from "./helpers.js"
@@ -179,13 +179,10 @@ describe("provider limits", () => {
       assert.deepStrictEqual(log.calls.map((c) => c.startedAt), [0, 0, 30_000])
     }))
 
-  it.effect("a limit below 1 is refused when the layer is built", () =>
+  it.effect("a limit below 1 is refused when the layer is built, as a typed InvalidConfig", () =>
     Effect.gen(function*() {
-      const exit = yield* Effect.exit(buildProvider(Provider.withLimits(Provider.simulated(), { concurrency: 0 })))
-      assert.isTrue(Exit.isFailure(exit))
-      if (Exit.isFailure(exit)) {
-        assert.include(Cause.pretty(exit.cause), "concurrency must be a number of at least 1, got 0")
-      }
+      const error = yield* Effect.flip(buildProvider(Provider.withLimits(Provider.simulated(), { concurrency: 0 })))
+      assert.deepStrictEqual(error.problems, ["withLimits: concurrency must be a whole number of at least 1, got 0"])
     }).pipe(Effect.scoped))
 
   it.effect("without limits the layer's service is used as it is", () =>

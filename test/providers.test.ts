@@ -1,7 +1,7 @@
 import { createServer } from "node:net"
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Either, Fiber, type Layer, Option, Redacted, TestClock } from "effect"
-import { Provider, ProviderError } from "multi-agent-orchestration"
+import { type OrchestratorError, Provider, ProviderError } from "multi-agent-orchestration"
 import {
   anthropicMessage,
   buildProvider,
@@ -20,7 +20,7 @@ interface Kit {
   readonly name: string
   readonly model: string
   readonly path: string
-  readonly layer: (url: string) => Layer.Layer<Provider.Provider>
+  readonly layer: (url: string) => Layer.Layer<Provider.Provider, OrchestratorError.InvalidConfig>
   readonly success: (text: string, model: string, usage?: FakeUsage) => unknown
   /** The request of `request` below, as the API must receive it. */
   readonly checkRequest: (received: Received) => void
@@ -199,6 +199,43 @@ for (const kit of kits) {
         }))
     }
 
+    for (const contentType of ["application/json", "application/problem+json", "text/plain"]) {
+      it.scoped(`an error body's error.message is what the error shows, not its type (${contentType})`, () =>
+        Effect.gen(function*() {
+          const { result } = yield* callWith(kit, () => ({
+            status: 529,
+            headers: { "content-type": contentType },
+            text: JSON.stringify({ type: "error", error: { type: "overloaded_error", message: "The model is busy" } })
+          }))
+          const error = failure(result)
+          assert.instanceOf(error, ProviderError.Unavailable)
+          assert.strictEqual(error.message, `${kit.name} ${kit.model}: unavailable (HTTP 529): The model is busy`)
+        }))
+    }
+
+    for (
+      const [kind, tag] of [
+        ["server_error", "Unavailable"],
+        ["rate_limit_exceeded", "RateLimited"],
+        ["invalid_request_error", "InvalidRequest"],
+        ["authentication_error", "Authentication"]
+      ] as const
+    ) {
+      it.scoped(`a 200 reply that carries an error (${kind}) fails with its message, as ${tag}`, () =>
+        Effect.gen(function*() {
+          const { result } = yield* callWith(kit, () => ({
+            json: { error: { type: kind, message: "The reply is an error, not an answer" } }
+          }))
+          const error = failure(result)
+          assert.strictEqual(error._tag, tag)
+          assert.strictEqual(
+            error.message.replace(/^(.*?): [a-z ]+ \(HTTP 200\)/, "$1: … (HTTP 200)"),
+            `${kit.name} ${kit.model}: … (HTTP 200): The reply is an error, not an answer`
+          )
+          assert.notInclude(error.message, kind)
+        }))
+    }
+
     it.scoped("a plain-text error body is quoted in the error as it is", () =>
       Effect.gen(function*() {
         const { result } = yield* callWith(kit, () => ({
@@ -320,6 +357,23 @@ for (const kit of kits) {
   })
 }
 
+describe("OpenAI's failed responses", () => {
+  it.scoped("a response with status \"failed\" and an error is that error, not an empty answer", () =>
+    Effect.gen(function*() {
+      const { result } = yield* callWith(kits[0]!, () => ({
+        json: {
+          ...openAiResponse("", "gpt-4o"),
+          status: "failed",
+          output: [],
+          error: { code: "server_error", message: "The model failed to generate a response." }
+        }
+      }))
+      const error = failure(result)
+      assert.instanceOf(error, ProviderError.Unavailable)
+      assert.strictEqual(error.message, "openai gpt-4o: unavailable (HTTP 200): The model failed to generate a response.")
+    }))
+})
+
 describe("transport failures", () => {
   it.scoped("a host that does not resolve is Unavailable, transient", () =>
     Effect.gen(function*() {
@@ -344,7 +398,7 @@ describe("usage across providers", () => {
       })
     }))
 
-  it.scoped("Anthropic counts cache reads and writes apart: input includes both, cached input is the reads", () =>
+  it.scoped("Anthropic counts cache reads and writes apart: input includes both, each kept as its own count", () =>
     Effect.gen(function*() {
       const { result } = yield* callWith(kits[1]!, () => ({
         json: anthropicMessage("ok", "claude-sonnet-4-5", { input: 200, output: 50, cached: 800, cacheCreation: 100 })
@@ -352,7 +406,8 @@ describe("usage across providers", () => {
       assert.deepStrictEqual(success(result).usage, {
         inputTokens: 1100,
         outputTokens: 50,
-        cachedInputTokens: 800
+        cachedInputTokens: 800,
+        cacheWriteInputTokens: 100
       })
     }))
 

@@ -4,6 +4,7 @@ import {
   DreamCascade,
   Format,
   Orchestrator,
+  type OrchestratorError,
   OrchestratorEvent,
   OrchestratorResult,
   Pricing,
@@ -45,7 +46,7 @@ interface Wire {
   /** The model the server says answered (a dated snapshot where the API does that). */
   readonly answeredBy: string
   readonly price: Pricing.ModelPrice
-  readonly layer: (url: string) => Layer.Layer<Provider.Provider>
+  readonly layer: (url: string) => Layer.Layer<Provider.Provider, OrchestratorError.InvalidConfig>
   readonly reply: (text: string, usage: FakeUsage) => unknown
   /** The usage the library must record for what the server reported. */
   readonly normalised: (usage: FakeUsage) => Tokens
@@ -60,7 +61,12 @@ const wires: ReadonlyArray<Wire> = [
     price: Pricing.builtIn["gpt-4o-mini"]!,
     layer: (url) => Provider.openAi({ apiKey: Redacted.make(KEY), apiUrl: `${url}/v1`, timeout: "1 hour" }),
     reply: (text, usage) => openAiResponse(text, "gpt-4o-mini-2024-07-18", usage),
-    normalised: (u) => ({ inputTokens: u.input, outputTokens: u.output, cachedInputTokens: u.cached ?? 0 }),
+    normalised: (u) => ({
+      inputTokens: u.input,
+      outputTokens: u.output,
+      cachedInputTokens: u.cached ?? 0,
+      cacheWriteInputTokens: 0
+    }),
     error: (status) => ({ error: { message: `status ${status}`, type: "server_error" } })
   },
   {
@@ -73,7 +79,8 @@ const wires: ReadonlyArray<Wire> = [
     normalised: (u) => ({
       inputTokens: u.input + (u.cached ?? 0) + (u.cacheCreation ?? 0),
       outputTokens: u.output,
-      cachedInputTokens: u.cached ?? 0
+      cachedInputTokens: u.cached ?? 0,
+      cacheWriteInputTokens: u.cacheCreation ?? 0
     }),
     error: (status) => ({
       type: "error",
@@ -87,7 +94,12 @@ const wires: ReadonlyArray<Wire> = [
     price: { input: 0.2, output: 0.6, cachedInput: 0.05 },
     layer: (url) => Provider.openAiCompatible({ baseUrl: `${url}/v1`, apiKey: Redacted.make(KEY), timeout: "1 hour" }),
     reply: (text, usage) => chatCompletion(text, "llama3.1", usage),
-    normalised: (u) => ({ inputTokens: u.input, outputTokens: u.output, cachedInputTokens: u.cached ?? 0 }),
+    normalised: (u) => ({
+      inputTokens: u.input,
+      outputTokens: u.output,
+      cachedInputTokens: u.cached ?? 0,
+      cacheWriteInputTokens: 0
+    }),
     error: (status) => ({ error: { message: `status ${status}` } })
   }
 ]
@@ -104,12 +116,14 @@ interface Tokens {
   readonly inputTokens: number
   readonly outputTokens: number
   readonly cachedInputTokens: number
+  readonly cacheWriteInputTokens: number
 }
 
 /** The price of `usage` at `price`, worked out here from the table's rates per million tokens. */
 const dollars = (price: Pricing.ModelPrice, usage: Tokens) =>
-  ((usage.inputTokens - usage.cachedInputTokens) * price.input +
+  ((usage.inputTokens - usage.cachedInputTokens - usage.cacheWriteInputTokens) * price.input +
     usage.cachedInputTokens * (price.cachedInput ?? price.input) +
+    usage.cacheWriteInputTokens * (price.cacheWrite ?? price.input) +
     usage.outputTokens * price.output) / 1_000_000
 
 /** Collects every log line, at every level. */
@@ -172,12 +186,17 @@ for (const wire of wires) {
         assert.isAtLeast(limited.data.delayMillis, 5000)
         assert.include(limited.data.reason, `${wire.name} ${wire.model}: rate limited, retry after 5s (HTTP 429)`)
 
-        const expected = served.map(wire.normalised).reduce((sum, u) => ({
+        const sum = served.map(wire.normalised).reduce((sum, u) => ({
           inputTokens: sum.inputTokens + u.inputTokens,
           outputTokens: sum.outputTokens + u.outputTokens,
-          cachedInputTokens: sum.cachedInputTokens + u.cachedInputTokens
+          cachedInputTokens: sum.cachedInputTokens + u.cachedInputTokens,
+          cacheWriteInputTokens: sum.cacheWriteInputTokens + u.cacheWriteInputTokens
         }))
-        assert.deepStrictEqual(result.usage, expected)
+        const { cacheWriteInputTokens, ...expected } = sum
+        assert.deepStrictEqual(
+          result.usage,
+          cacheWriteInputTokens > 0 ? { ...expected, cacheWriteInputTokens } : expected
+        )
         const cost = served.map(wire.normalised).reduce((sum, u) => sum + dollars(wire.price, u), 0)
         assert.closeTo(result.totalCost, cost, 1e-12)
         assert.isAbove(cost, 0)

@@ -132,6 +132,7 @@ export const execute = (workflow: Workflow.Workflow, task: string, options: Shar
       Effect.catchTag("InvalidConfig", (error) =>
         new UsageError({ problem: error.message, hint: "fix the options; orchestrate <command> --help lists them" })),
       Effect.provide(providerLayer(choice)),
+      Effect.catchTag("InvalidConfig", (error) => new UsageError({ problem: error.message, hint: providerHint(choice) })),
       Effect.catchIf(EffectConfigError.isConfigError, (error) =>
         new UsageError({ problem: `the provider is not configured: ${String(error)}`, hint: providerHint(choice) }))
     )

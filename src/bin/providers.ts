@@ -1,6 +1,7 @@
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import type * as Layer from "effect/Layer"
+import type { InvalidConfig } from "../OrchestratorError.js"
 import * as Provider from "../Provider.js"
 
 /** The values of `--provider`. */
@@ -13,7 +14,9 @@ export type ProviderChoice = (typeof providerChoices)[number]
  * simulated provider takes a tenth of a second a call, so that progress is something to watch, and answers
  * as gpt-4o-mini, so that the cost table shows what the run would cost on that model.
  */
-export const providerLayer = (choice: ProviderChoice | undefined): Layer.Layer<Provider.Provider, ConfigError.ConfigError> => {
+export const providerLayer = (
+  choice: ProviderChoice | undefined
+): Layer.Layer<Provider.Provider, ConfigError.ConfigError | InvalidConfig> => {
   switch (choice) {
     case undefined:
       return Provider.fromEnv

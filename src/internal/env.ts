@@ -26,7 +26,12 @@ export interface RunEnv {
   /** Every agent result of the run in the order they finished, nested workflows included. */
   readonly finished: Array<AgentResult>
   /** Tokens of the whole run, counted even when cost tracking is off. */
-  readonly usage: { inputTokens: number; outputTokens: number; cachedInputTokens: number }
+  readonly usage: {
+    inputTokens: number
+    outputTokens: number
+    cachedInputTokens: number
+    cacheWriteInputTokens: number
+  }
   sequence: number
   progress: number
   /** Set once the budget is spent: no further provider call starts. */
@@ -121,6 +126,7 @@ export const addUsage = (env: RunEnv, usage: Usage): void => {
   env.usage.inputTokens += usage.inputTokens
   env.usage.outputTokens += usage.outputTokens
   env.usage.cachedInputTokens += usage.cachedInputTokens ?? 0
+  env.usage.cacheWriteInputTokens += usage.cacheWriteInputTokens ?? 0
 }
 
 /**

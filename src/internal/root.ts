@@ -78,10 +78,12 @@ export const prepare = (
 
 const isoTime = (millis: number): string => new Date(millis).toISOString()
 
-const usageOfRun = (env: RunEnv): Usage =>
-  env.usage.cachedInputTokens > 0
-    ? { ...env.usage }
-    : { inputTokens: env.usage.inputTokens, outputTokens: env.usage.outputTokens }
+const usageOfRun = ({ usage }: RunEnv): Usage => ({
+  inputTokens: usage.inputTokens,
+  outputTokens: usage.outputTokens,
+  ...(usage.cachedInputTokens > 0 ? { cachedInputTokens: usage.cachedInputTokens } : {}),
+  ...(usage.cacheWriteInputTokens > 0 ? { cacheWriteInputTokens: usage.cacheWriteInputTokens } : {})
+})
 
 const buildResult = (
   env: RunEnv,
@@ -191,7 +193,7 @@ export const execute = <R>(
       context: options.context ?? {},
       sink,
       finished: [],
-      usage: { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0 },
+      usage: { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, cacheWriteInputTokens: 0 },
       sequence: 0,
       progress: 0,
       budgetSpent: false,

@@ -33,6 +33,7 @@ export class Step implements Guarded {
   inputTokens = 0
   outputTokens = 0
   cachedInputTokens = 0
+  cacheWriteInputTokens = 0
   estimated = false
   attempts = 0
   model: string | undefined = undefined
@@ -67,6 +68,7 @@ export class Step implements Guarded {
       outputTokens: this.outputTokens
     }
     if (this.cachedInputTokens > 0) usage.cachedInputTokens = this.cachedInputTokens
+    if (this.cacheWriteInputTokens > 0) usage.cacheWriteInputTokens = this.cacheWriteInputTokens
     if (this.estimated) usage.estimated = true
     return usage
   }
@@ -92,6 +94,7 @@ const meter = (step: Step, model: string, usage: Usage): void => {
   step.inputTokens += usage.inputTokens
   step.outputTokens += usage.outputTokens
   step.cachedInputTokens += usage.cachedInputTokens ?? 0
+  step.cacheWriteInputTokens += usage.cacheWriteInputTokens ?? 0
   if (usage.estimated === true) step.estimated = true
   addUsage(env, usage)
   const tracker = env.tracker

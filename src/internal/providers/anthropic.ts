@@ -34,11 +34,12 @@ const baseUrl = (url: string | undefined): string | undefined => url?.replace(/\
 
 export const make = (options: AnthropicOptions): Effect.Effect<Service, never, Scope.Scope> =>
   Effect.gen(function*() {
+    const secrets = [Redacted.value(options.apiKey)]
     const client = yield* AnthropicClient.make({
       apiKey: options.apiKey,
       apiUrl: baseUrl(options.apiUrl),
       anthropicVersion: options.anthropicVersion,
-      transformClient: strictJson
+      transformClient: strictJson(secrets)
     })
     const languageModel = yield* AnthropicLanguageModel.make({ model: options.defaultModel ?? defaultModel }).pipe(
       Effect.provideService(AnthropicClient.AnthropicClient, client)
@@ -48,7 +49,7 @@ export const make = (options: AnthropicOptions): Effect.Effect<Service, never, S
       name,
       defaultModel: options.defaultModel ?? defaultModel,
       timeout: options.timeout === undefined ? defaultTimeout : Duration.decode(options.timeout),
-      secrets: [Redacted.value(options.apiKey)],
+      secrets,
       languageModel,
       redactedHeaders: ["x-api-key"],
       configure: (self, call) =>
@@ -59,7 +60,8 @@ export const make = (options: AnthropicOptions): Effect.Effect<Service, never, S
         }),
       usage: (response): ReportedUsage | undefined => {
         // Anthropic counts cache reads and cache writes apart from `input_tokens`; the library's input
-        // includes both, and its cached input is the cache reads (billed at the cached rate).
+        // includes both, each billed at its own rate. `@effect/ai` keeps the reads only; the writes are in
+        // the raw usage of the finish part's metadata.
         for (const part of response.content) {
           if (part.type !== "finish") continue
           const raw = part.metadata.anthropic?.usage
@@ -71,7 +73,8 @@ export const make = (options: AnthropicOptions): Effect.Effect<Service, never, S
           return {
             inputTokens: raw.input_tokens + read + written,
             outputTokens: raw.output_tokens,
-            cachedInputTokens: read
+            cachedInputTokens: read,
+            cacheWriteInputTokens: written
           }
         }
         return undefined

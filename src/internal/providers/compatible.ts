@@ -19,6 +19,8 @@ import {
   type CommonOptions,
   defaultTimeout,
   describeParseError,
+  errorInReply,
+  fromErrorReply,
   fromStatus,
   fromTransport,
   malformed,
@@ -26,10 +28,10 @@ import {
   parseJsonBody,
   requestMessages,
   resolveModel,
-  scrub,
   usageOf,
   withTimeout
 } from "./shared.js"
+import { excerpt } from "./redact.js"
 
 /** Options of `Provider.openAiCompatible`. */
 export interface OpenAiCompatibleOptions extends CommonOptions {
@@ -106,8 +108,10 @@ export const make = (options: OpenAiCompatibleOptions): Effect.Effect<Service> =
                 fromStatus(origin, response.status, (header) => response.headers[header], text, now, secrets)
               ))
           }
-          const json = parseJsonBody(response.headers["content-type"], text)
+          const json = parseJsonBody(response.headers["content-type"], text, secrets)
           if (!json.ok) return Effect.fail(malformed(origin, json.error, secrets, response.status))
+          const reported = errorInReply(json.value)
+          if (reported !== undefined) return Effect.fail(fromErrorReply(origin, response.status, reported, secrets))
           const decoded = decodeCompletion(json.value)
           if (decoded._tag === "Left") {
             return Effect.fail(malformed(
@@ -143,7 +147,7 @@ export const make = (options: OpenAiCompatibleOptions): Effect.Effect<Service> =
     const requestFailed = (origin: Origin, error: HttpClientError.HttpClientError): ProviderError => {
       if (error._tag === "RequestError" && error.reason !== "Transport") {
         const what = error.reason === "InvalidUrl" ? "invalid URL" : "unencodable request"
-        return new InvalidRequest({ ...origin, detail: scrub(`${what}: ${url}`, secrets) })
+        return new InvalidRequest({ ...origin, detail: excerpt(`${what}: ${url}`, secrets) })
       }
       return fromTransport(origin, error.cause, secrets)
     }

@@ -7,10 +7,12 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
+import type { InvalidConfig } from "../../OrchestratorError.js"
 import type { Service } from "../../Provider.js"
 import { makeSimulated } from "../simulated.js"
 import * as load from "./load.js"
 import { makeRouter } from "./routing.js"
+import { refuse, urlProblem } from "./validate.js"
 
 const nonEmpty = (config: Config.Config<string>) =>
   Config.option(config).pipe(Config.map(Option.filter((value) => value.trim() !== "")))
@@ -33,8 +35,15 @@ export const environment = Config.all({
 export const fallbackNotice = "No ANTHROPIC_API_KEY, OPENAI_API_KEY or OPENAI_BASE_URL is set: " +
   "using the simulated provider, whose replies are canned text (offline, no cost)."
 
-export const make: Effect.Effect<Service, ConfigError.ConfigError, Scope.Scope> = Effect.gen(function*() {
+type EnvError = ConfigError.ConfigError | InvalidConfig
+
+export const make: Effect.Effect<Service, EnvError, Scope.Scope> = Effect.gen(function*() {
   const env = yield* environment
+  // Named by their variables, and checked together before any provider is built.
+  yield* refuse([
+    urlProblem("ANTHROPIC_BASE_URL", Option.getOrUndefined(env.anthropicBaseUrl)),
+    urlProblem("OPENAI_BASE_URL", Option.getOrUndefined(env.openAiBaseUrl))
+  ].filter((problem) => problem !== undefined))
   const routes = new Map<string, Service>()
   if (Option.isSome(env.anthropicApiKey)) {
     routes.set(

@@ -16,29 +16,17 @@ import { type LimitOptions, plannedTokens } from "./shared.js"
  */
 const refillsPerMinute = 600
 
-const problem = (field: string, value: number | undefined): string | undefined =>
-  value === undefined || (Number.isFinite(value) && value >= 1)
-    ? undefined
-    : `${field} must be a number of at least 1, got ${value}`
-
-const whole = (value: number | undefined): number | undefined => value === undefined ? undefined : Math.floor(value)
-
-/** `service` behind the limits of `options`; the service itself when there are none. */
+/**
+ * `service` behind the limits of `options`; the service itself when there are none. The limits are checked
+ * already (see `validate.ts`): whole numbers of at least 1.
+ */
 export const withLimits = (
   service: Service,
   options: LimitOptions,
   defaultMaxTokens?: number | undefined
 ): Effect.Effect<Service, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const problems = [
-      problem("concurrency", options.concurrency),
-      problem("requestsPerMinute", options.requestsPerMinute),
-      problem("tokensPerMinute", options.tokensPerMinute)
-    ].filter((p) => p !== undefined)
-    if (problems.length > 0) return yield* Effect.dieMessage(`Invalid provider limits: ${problems.join("; ")}`)
-    const concurrency = whole(options.concurrency)
-    const requestsPerMinute = whole(options.requestsPerMinute)
-    const tokensPerMinute = whole(options.tokensPerMinute)
+    const { concurrency, requestsPerMinute, tokensPerMinute } = options
     if (concurrency === undefined && requestsPerMinute === undefined && tokensPerMinute === undefined) return service
 
     type Call = (request: CompletionRequest) => Effect.Effect<Completion, ProviderError>

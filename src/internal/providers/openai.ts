@@ -29,12 +29,15 @@ export const defaultModel = "gpt-4o-mini"
 
 export const make = (options: OpenAiOptions): Effect.Effect<Service, never, Scope.Scope> =>
   Effect.gen(function*() {
+    const secrets = [options.apiKey, options.organizationId, options.projectId].flatMap((secret) =>
+      secret === undefined ? [] : [Redacted.value(secret)]
+    )
     const client = yield* OpenAiClient.make({
       apiKey: options.apiKey,
       apiUrl: options.apiUrl,
       organizationId: options.organizationId,
       projectId: options.projectId,
-      transformClient: strictJson
+      transformClient: strictJson(secrets)
     })
     const languageModel = yield* OpenAiLanguageModel.make({
       model: options.defaultModel ?? defaultModel,
@@ -46,9 +49,7 @@ export const make = (options: OpenAiOptions): Effect.Effect<Service, never, Scop
       name,
       defaultModel: options.defaultModel ?? defaultModel,
       timeout: options.timeout === undefined ? defaultTimeout : Duration.decode(options.timeout),
-      secrets: [options.apiKey, options.organizationId, options.projectId].flatMap((secret) =>
-        secret === undefined ? [] : [Redacted.value(secret)]
-      ),
+      secrets,
       languageModel,
       redactedHeaders: ["openai-organization", "openai-project"],
       configure: (self, call) => {

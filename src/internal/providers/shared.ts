@@ -20,6 +20,7 @@ import {
   Unavailable
 } from "../../ProviderError.js"
 import { estimateTokens, type Usage } from "../../Usage.js"
+import { excerpt, oneLine, scrub } from "./redact.js"
 
 // ============================================================================================================
 // Options
@@ -114,11 +115,12 @@ const promptText = (request: CompletionRequest, messages: ReadonlyArray<Message>
   return text
 }
 
-/** Reported token counts in the library's terms: input includes cached input. */
+/** Reported token counts in the library's terms: input includes cache reads and cache writes. */
 export interface ReportedUsage {
   readonly inputTokens?: number | undefined
   readonly outputTokens?: number | undefined
   readonly cachedInputTokens?: number | undefined
+  readonly cacheWriteInputTokens?: number | undefined
 }
 
 const count = (n: number | undefined): number | undefined =>
@@ -126,7 +128,7 @@ const count = (n: number | undefined): number | undefined =>
 
 /**
  * The usage of a call: the provider's counts where it reported them, estimated from text length (and marked
- * `estimated`) where it did not.
+ * `estimated`) where it did not. Cache reads and writes are parts of the input, never more than all of it.
  */
 export const usageOf = (
   reported: ReportedUsage | undefined,
@@ -137,11 +139,15 @@ export const usageOf = (
   const input = count(reported?.inputTokens)
   const output = count(reported?.outputTokens)
   const cached = count(reported?.cachedInputTokens)
+  const written = count(reported?.cacheWriteInputTokens)
   const usage: { -readonly [K in keyof Usage]: Usage[K] } = {
     inputTokens: input ?? estimateTokens(promptText(request, messages)),
     outputTokens: output ?? estimateTokens(content)
   }
   if (cached !== undefined && cached > 0) usage.cachedInputTokens = Math.min(cached, usage.inputTokens)
+  if (written !== undefined && written > 0) {
+    usage.cacheWriteInputTokens = Math.min(written, usage.inputTokens - (usage.cachedInputTokens ?? 0))
+  }
   if (input === undefined || output === undefined) usage.estimated = true
   return usage
 }
@@ -164,41 +170,64 @@ export interface Origin {
   readonly model: string
 }
 
-/** Replaces every occurrence of a secret in a text, so that no error, event or log can carry a key. */
-export const scrub = (text: string, secrets: ReadonlyArray<string>): string => {
-  let clean = text
-  for (const secret of secrets) {
-    if (secret.length >= 4) clean = clean.split(secret).join("[redacted]")
-  }
-  return clean
-}
-
-const oneLine = (text: string, max = 300): string => {
-  const flat = text.replace(/\s+/g, " ").trim()
-  return flat.length <= max ? flat : `${flat.slice(0, max - 1)}…`
-}
-
 const decodeJson = Schema.decodeUnknownOption(Schema.parseJson())
 
 const stringAt = (u: unknown, key: string): string | undefined =>
   Predicate.hasProperty(u, key) && typeof u[key] === "string" ? u[key] : undefined
 
+/** The message of a parsed error body: `error.message`, `error` as a string, `message` or `detail`. */
+const messageIn = (value: unknown): string | undefined => {
+  if (typeof value === "string") return value
+  const error = Predicate.hasProperty(value, "error") ? value.error : undefined
+  return stringAt(error, "message") ?? (typeof error === "string" ? error : undefined) ??
+    stringAt(value, "message") ?? stringAt(value, "detail")
+}
+
 /**
- * The provider's own words from an error body: `error.message` (OpenAI, Anthropic, vLLM), `error` as a string
- * (Ollama), `message` or `detail`; otherwise the text itself, on one line and cut short.
+ * The provider's own words from an error body, scrubbed of `secrets`: `error.message` (OpenAI, Anthropic,
+ * vLLM), `error` as a string (Ollama), `message` or `detail`; otherwise the text itself. On one line and cut
+ * short, after scrubbing.
  */
-export const errorMessageOf = (body: string | undefined): string | undefined => {
+export const errorMessageOf = (body: string | undefined, secrets: ReadonlyArray<string>): string | undefined => {
   if (body === undefined || body.trim() === "") return undefined
-  const json = decodeJson(body)
-  if (Option.isSome(json)) {
-    const value = json.value
-    if (typeof value === "string") return oneLine(value)
-    const error = Predicate.hasProperty(value, "error") ? value.error : undefined
-    const message = stringAt(error, "message") ?? (typeof error === "string" ? error : undefined) ??
-      stringAt(value, "message") ?? stringAt(value, "detail")
-    if (message !== undefined) return oneLine(message)
-  }
-  return oneLine(body)
+  const clean = scrub(body, secrets)
+  const json = decodeJson(clean)
+  const message = Option.isSome(json) ? messageIn(json.value) : undefined
+  return message === undefined || message.trim() === "" ? oneLine(clean) : excerpt(message, secrets)
+}
+
+/**
+ * The error a successful (2xx) reply reports instead of an answer, if any: a non-null `error` with a message
+ * (OpenAI's failed responses, servers that answer 200 with an error object), with its `type` or `code`.
+ */
+export const errorInReply = (
+  value: unknown
+): { readonly message: string; readonly kind: string | undefined } | undefined => {
+  if (!Predicate.hasProperty(value, "error")) return undefined
+  const error = value.error
+  if (typeof error === "string" && error.trim() !== "") return { message: error, kind: undefined }
+  const message = stringAt(error, "message")
+  if (message === undefined || message.trim() === "") return undefined
+  return { message, kind: stringAt(error, "type") ?? stringAt(error, "code") }
+}
+
+/**
+ * The error for a 2xx reply that reports an error (see `errorInReply`), classified by its type or code: rate
+ * limits, authentication, invalid requests; anything else is the server failing, transient. Its detail is
+ * the reply's own message.
+ */
+export const fromErrorReply = (
+  origin: Origin,
+  status: number,
+  reported: { readonly message: string; readonly kind: string | undefined },
+  secrets: ReadonlyArray<string>
+): ProviderError => {
+  const kind = reported.kind?.toLowerCase() ?? ""
+  const fields = { provider: origin.provider, model: origin.model, status, detail: excerpt(reported.message, secrets) }
+  if (kind.includes("rate_limit")) return new RateLimited(fields)
+  if (/auth|permission|api_key/.test(kind)) return new Authentication(fields)
+  if (/invalid|not_found|unsupported|context_length|too_long/.test(kind)) return new InvalidRequest(fields)
+  return new Unavailable(fields)
 }
 
 /**
@@ -230,12 +259,12 @@ export const fromStatus = (
   nowMillis: number,
   secrets: ReadonlyArray<string>
 ): ProviderError => {
-  const said = errorMessageOf(body)
+  const said = errorMessageOf(body, secrets)
   const fields = {
     provider: origin.provider,
     model: origin.model,
     status,
-    ...(said === undefined ? {} : { detail: scrub(said, secrets) })
+    ...(said === undefined ? {} : { detail: said })
   }
   if (status === 429) {
     const retryAfter = retryAfterOf(header, nowMillis)
@@ -296,7 +325,7 @@ export const fromTransport = (origin: Origin, cause: unknown, secrets: ReadonlyA
   const said = innermost === undefined || innermost === code || innermost === "fetch failed"
     ? label
     : `${label}: ${innermost}`
-  const detail = scrub(oneLine(said), secrets)
+  const detail = excerpt(said, secrets)
   const fields = { provider: origin.provider, model: origin.model, detail }
   return code !== undefined && timeoutCodes.has(code) ? new Timeout(fields) : new Unavailable(fields)
 }
@@ -307,7 +336,7 @@ export const malformed = (origin: Origin, detail: string, secrets: ReadonlyArray
     provider: origin.provider,
     model: origin.model,
     ...(status === undefined ? {} : { status }),
-    detail: scrub(oneLine(detail, 500), secrets)
+    detail: excerpt(detail, secrets, 500)
   })
 
 /** What a Schema decoding failure found, path by path, in one line. */
@@ -327,22 +356,33 @@ export const describeParseError = (error: ParseResult.ParseError): string => {
 
 /**
  * A JSON body's text checked and parsed: a content type other than JSON, or text that does not parse (say,
- * cut short), is described for a `MalformedResponse`.
+ * cut short), is described for a `MalformedResponse`, with excerpts of the body scrubbed of `secrets`.
  */
-export const parseJsonBody = (contentType: string | undefined, text: string): Either<unknown, string> => {
+export const parseJsonBody = (
+  contentType: string | undefined,
+  text: string,
+  secrets: ReadonlyArray<string>
+): Either<unknown, string> => {
   if (contentType === undefined || !/\bjson\b/i.test(contentType)) {
     return {
       ok: false,
       error: `expected a JSON body but the content type is ${
         contentType === undefined || contentType === "" ? "missing" : JSON.stringify(contentType)
-      } (the body starts ${JSON.stringify(text.slice(0, 60))})`
+      } (the body starts ${JSON.stringify(excerpt(text, secrets, 60))})`
     }
   }
-  const parsed = Schema.decodeUnknownEither(Schema.parseJson())(text)
+  const parsed = parseJson(text)
   if (parsed._tag === "Right") return { ok: true, value: parsed.right }
-  const reason = text.trim() === "" ? "the body is empty" : "the body is not valid JSON (cut short?)"
-  return { ok: false, error: `${reason}: ${oneLine(ParseResult.TreeFormatter.formatErrorSync(parsed.left), 160)}` }
+  if (text.trim() === "") return { ok: false, error: "the body is empty" }
+  // The parser quotes the text around the fault, so its words are taken from the scrubbed text.
+  const again = parseJson(scrub(text, secrets))
+  const why = again._tag === "Left"
+    ? `: ${excerpt(ParseResult.TreeFormatter.formatErrorSync(again.left), secrets, 160)}`
+    : ""
+  return { ok: false, error: `the body is not valid JSON (cut short?)${why}` }
 }
+
+const parseJson = Schema.decodeUnknownEither(Schema.parseJson())
 
 // ============================================================================================================
 // The call
