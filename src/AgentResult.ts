@@ -5,7 +5,8 @@
  */
 import * as Schema from "effect/Schema"
 import { AgentType } from "./AgentType.js"
-import { emptyMetadata, Metadata } from "./SubTask.js"
+import { emptyMetadata } from "./internal/empty.js"
+import { Metadata } from "./SubTask.js"
 import { TaskStatus } from "./TaskStatus.js"
 import { Usage } from "./Usage.js"
 
