@@ -4,7 +4,13 @@ import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { AgentResult } from "../AgentResult.js"
-import { AllAgentsFailed, DecompositionFailed, InvalidSubTaskGraph, SynthesisFailed } from "../OrchestratorError.js"
+import {
+  AllAgentsFailed,
+  DecompositionFailed,
+  InvalidSubTaskGraph,
+  StepTimedOut,
+  SynthesisFailed
+} from "../OrchestratorError.js"
 import type { Provider } from "../Provider.js"
 import { SubTask } from "../SubTask.js"
 import { emptyMetadata } from "./empty.js"
@@ -14,7 +20,7 @@ import { buildGraph, type Graph } from "./graph.js"
 import { budgetFailure, failedOutcome, type Input, type Outcome } from "./outcome.js"
 import { Heap } from "./heap.js"
 import { type Job, jobBefore, type JobOwner, type Worker } from "./pool.js"
-import { failed, runStep, Step, type StepOutcome, StepTimedOut, succeeded } from "./step.js"
+import { budgetMessage, failed, runStep, Step, type StepOutcome, succeeded } from "./step.js"
 import { unsafeMake } from "./unsafe.js"
 
 // Share of a workflow's progress: decomposition, then agents, then synthesis.
@@ -150,6 +156,8 @@ const agentResult = (subtask: SubTask, outcome: StepOutcome<Workflow.AgentOutput
     tier: step.tier,
     attempts: step.attempts,
     error: done ? undefined : outcome.error,
+    errorTag: done ? undefined : outcome.errorTag,
+    failure: done ? undefined : outcome.failure,
     metadata: output === undefined || typeof output === "string" ? emptyMetadata : output.metadata ?? emptyMetadata
   })
 }
@@ -167,7 +175,9 @@ const notStarted = (node: Node, subtask: SubTask): AgentResult =>
     model: undefined,
     tier: subtask.tier ?? subtask.agentType,
     attempts: 0,
-    error: "not started: the budget (maxTotalCost) is spent",
+    error: `not started: ${budgetMessage(node.env.budgetStop)}`,
+    errorTag: "BudgetExceeded",
+    failure: node.env.budgetStop,
     metadata: emptyMetadata
   })
 

@@ -1,28 +1,24 @@
 import * as Cause from "effect/Cause"
-import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
-import * as Random from "effect/Random"
+import * as Option from "effect/Option"
+import * as Predicate from "effect/Predicate"
+import * as ScheduleDecision from "effect/ScheduleDecision"
+import * as ScheduleIntervals from "effect/ScheduleIntervals"
+import * as Schema from "effect/Schema"
+import type * as CostTracker from "../CostTracker.js"
+import { AgentFailure, BudgetExceeded, StepTimedOut } from "../OrchestratorError.js"
 import type * as Provider from "../Provider.js"
 import { isTransient, type ProviderError } from "../ProviderError.js"
-import * as Retry from "../Retry.js"
+import type { SubTask } from "../SubTask.js"
 import type { Usage } from "../Usage.js"
-import { unsafeRecord } from "../CostTracker.js"
 import { describeCause } from "./describe.js"
 import { addUsage, chargeNode, emit, type Node, type RunEnv } from "./env.js"
-import type { SubTask } from "../SubTask.js"
 import type { Worker } from "./pool.js"
 import type { Guarded } from "./watchdog.js"
-
-/** A step (an agent, a decomposition, a synthesis) took longer than its time bound. */
-export class StepTimedOut extends Data.TaggedError("StepTimedOut")<{ readonly seconds: number }> {
-  override get message(): string {
-    return `timed out after ${Duration.format(Duration.seconds(this.seconds))}`
-  }
-}
 
 /**
  * One step of a run: who its provider calls are charged to, and what they used so far. The step running on a
@@ -86,74 +82,152 @@ export const CurrentStep: FiberRef.FiberRef<StepHolder> = FiberRef.unsafeMake<St
   join: (parent) => parent
 })
 
-/** Charges a call's usage to its step and to the run; returns whether a budget warning is due. */
-const meter = (step: Step, model: string, usage: Usage): void => {
+/** Stops every further provider call of the run; the first budget to be spent is the one reported. */
+const stopRun = (env: RunEnv, stop: BudgetExceeded): void => {
+  if (env.budgetSpent) return
+  env.budgetSpent = true
+  env.budgetStop = stop
+}
+
+/**
+ * Charges a call's usage to its step, to the run and to the session's tracker. The run's own ledger is
+ * charged synchronously; the effect returned, if any, charges the session.
+ */
+const meter = (step: Step, model: string, usage: Usage): Effect.Effect<void> | undefined => {
   const env = step.node.env
   step.inputTokens += usage.inputTokens
   step.outputTokens += usage.outputTokens
   step.cachedInputTokens += usage.cachedInputTokens ?? 0
   if (usage.estimated === true) step.estimated = true
   addUsage(env, usage)
-  const tracker = env.tracker
-  if (tracker === undefined) return chargeNode(step.node, 0, usage)
-  const recorded = unsafeRecord(tracker, { model, usage, agentId: step.agentId, tier: step.tier })!
-  step.cost += recorded.cost
-  chargeNode(step.node, recorded.cost, usage)
-  if (recorded.exhausted) env.budgetSpent = true
-  if (recorded.crossedWarning && env.config.maxTotalCost !== undefined) {
-    emit(step.node, "budget_warning", {
-      spent: recorded.total,
-      limit: env.config.maxTotalCost,
-      threshold: env.config.budgetWarningThreshold
-    }, step.agentId)
+  const record = env.record
+  if (record === undefined) {
+    chargeNode(step.node, 0, usage)
+  } else {
+    const recorded = record({ model, usage, agentId: step.agentId, tier: step.tier })
+    step.cost += recorded.cost
+    chargeNode(step.node, recorded.cost, usage)
+    const limit = env.config.maxTotalCost
+    if (limit !== undefined) {
+      if (recorded.exhausted) stopRun(env, new BudgetExceeded({ spent: recorded.total, limit, scope: "run" }))
+      if (recorded.crossedWarning) {
+        emit(step.node, "budget_warning", {
+          spent: recorded.total,
+          limit,
+          threshold: env.config.budgetWarningThreshold
+        }, step.agentId)
+      }
+    }
   }
+  return env.session === undefined ? undefined : meterSession(step, env.session, model, usage)
+}
+
+/** Records a call in the session's tracker, whose agents are keyed by run: `taskId/agentId`. */
+const meterSession = (step: Step, session: CostTracker.Service, model: string, usage: Usage): Effect.Effect<void> => {
+  const env = step.node.env
+  return Effect.flatMap(
+    session.record({ model, usage, agentId: `${env.taskId}/${step.agentId}`, tier: step.tier }),
+    (recorded) =>
+      !recorded.exhausted && !recorded.crossedWarning ? Effect.void : Effect.map(session.snapshot, (snapshot) => {
+        const limit = snapshot.maxTotalCost
+        if (limit === undefined) return
+        if (recorded.exhausted) stopRun(env, new BudgetExceeded({ spent: recorded.total, limit, scope: "session" }))
+        if (recorded.crossedWarning) {
+          emit(step.node, "budget_warning", {
+            spent: recorded.total,
+            limit,
+            threshold: snapshot.warningThreshold
+          }, step.agentId)
+        }
+      })
+  )
 }
 
 /**
- * One attempt, then retries of transient errors with backoff (and at least a rate limit's `retryAfter`) up to
- * `maxRetries`. Must be called lazily (inside an effect): it starts the call.
+ * Once a budget is spent no call may start. The step is cancelled, not failed: an interruption, which user
+ * code cannot swallow by mistake with `catchAll`.
  */
-const attempts = (
+const refuse = (step: Step): Effect.Effect<never> => {
+  step.refusedByBudget = true
+  return Effect.interrupt
+}
+
+const retryAfterMillis = (error: ProviderError): number =>
+  error._tag === "RateLimited" && error.retryAfter !== undefined ? Duration.toMillis(error.retryAfter) : 0
+
+/**
+ * Attempt number `number` of a call on `model`, and the retries after it: each transient failure is fed to
+ * the run's retry schedule (in state `state`), which says whether and when to try again; a rate limit's
+ * `retryAfter` is waited at least. A call that succeeds costs one `matchEffect`: the schedule is stepped only
+ * after a failure. Must be called lazily (inside an effect): it starts the call.
+ */
+const attempt = (
   step: Step,
   request: Provider.CompletionRequest,
   model: string,
-  number: number
+  number: number,
+  state: unknown
 ): Effect.Effect<Provider.Completion, ProviderError> => {
   const env = step.node.env
-  // Once the budget is spent no call may start. The step is cancelled, not failed: an interruption, which
-  // user code cannot swallow by mistake with `catchAll`.
-  if (env.budgetSpent) {
-    step.refusedByBudget = true
-    return Effect.interrupt
-  }
+  if (env.budgetSpent) return refuse(step)
+  const session = env.session
+  if (session === undefined) return send(step, request, model, number, state)
+  return Effect.matchEffect(session.ensureBudget, {
+    onFailure: ({ limit, spent }) => {
+      stopRun(env, new BudgetExceeded({ spent, limit, scope: "session" }))
+      return refuse(step)
+    },
+    onSuccess: () => send(step, request, model, number, state)
+  })
+}
+
+const send = (
+  step: Step,
+  request: Provider.CompletionRequest,
+  model: string,
+  number: number,
+  state: unknown
+): Effect.Effect<Provider.Completion, ProviderError> => {
+  const env = step.node.env
   step.attempts++
   step.model = model
   return Effect.matchEffect(env.provider.complete(request.model === model ? request : { ...request, model }), {
     onSuccess: (completion) => {
-      meter(step, completion.model, completion.usage)
-      return Effect.succeed(completion)
+      const charged = meter(step, completion.model, completion.usage)
+      return charged === undefined ? Effect.succeed(completion) : Effect.as(charged, completion)
     },
     onFailure: (error) => {
-      if (error.usage !== undefined) meter(step, model, error.usage)
-      const policy = env.retryPolicy
-      if (!isTransient(error) || number > policy.maxRetries) return Effect.fail(error)
-      return Effect.flatMap(Random.next, (random) => {
-        const delay = Retry.delayFor(policy, number, error, random)
-        emit(step.node, "agent_retry", {
-          subtaskId: step.subtaskId,
-          attempt: number,
-          errorTag: error._tag,
-          reason: error.message,
-          model,
-          nextModel: model,
-          delayMillis: Duration.toMillis(delay)
-        }, step.agentId)
-        return Effect.zipRight(
-          Effect.sleep(delay),
-          Effect.suspend(() => attempts(step, request, model, number + 1))
-        )
-      })
+      const charged = error.usage === undefined ? undefined : meter(step, model, error.usage)
+      const next = isTransient(error) ? retry(step, request, model, number, state, error) : Effect.fail(error)
+      return charged === undefined ? next : Effect.zipRight(charged, next)
     }
+  })
+}
+
+const retry = (
+  step: Step,
+  request: Provider.CompletionRequest,
+  model: string,
+  number: number,
+  state: unknown,
+  error: ProviderError
+): Effect.Effect<Provider.Completion, ProviderError> => {
+  const env = step.node.env
+  const now = env.clock.unsafeCurrentTimeMillis()
+  return Effect.flatMap(env.retry.step(now, error, state), ([next, , decision]) => {
+    if (ScheduleDecision.isDone(decision)) return Effect.fail(error)
+    const delayMillis = Math.round(Math.max(ScheduleIntervals.start(decision.intervals) - now, retryAfterMillis(error), 0))
+    emit(step.node, "agent_retry", {
+      subtaskId: step.subtaskId,
+      attempt: number,
+      errorTag: error._tag,
+      reason: error.message,
+      model,
+      nextModel: model,
+      delayMillis
+    }, step.agentId)
+    const again = Effect.suspend(() => attempt(step, request, model, number + 1, next))
+    return delayMillis === 0 ? again : Effect.zipRight(Effect.sleep(Duration.millis(delayMillis)), again)
   })
 }
 
@@ -161,21 +235,22 @@ const attempts = (
 const completeFor = (step: Step, request: Provider.CompletionRequest) => {
   const env = step.node.env
   const primary = request.model ?? step.defaultModel
-  const first = attempts(step, request, primary, 1)
+  const initial = env.retry.initial
   const fallback = env.config.fallbackModel
-  if (fallback === undefined || fallback === primary) return first
-  return Effect.catchAll(first, (error) => {
+  if (fallback === undefined || fallback === primary) return attempt(step, request, primary, 1, initial)
+  const before = step.attempts
+  return Effect.catchAll(attempt(step, request, primary, 1, initial), (error) => {
     if (!isTransient(error)) return Effect.fail(error)
     emit(step.node, "agent_retry", {
       subtaskId: step.subtaskId,
-      attempt: env.retryPolicy.maxRetries + 1,
+      attempt: step.attempts - before,
       errorTag: error._tag,
       reason: error.message,
       model: primary,
       nextModel: fallback,
       delayMillis: 0
     }, step.agentId)
-    return attempts(step, request, fallback, 1)
+    return attempt(step, request, fallback, 1, initial)
   })
 }
 
@@ -196,6 +271,10 @@ export type StepOutcome<A> =
   | {
     readonly _tag: "Failed"
     readonly error: string
+    /** The failure's `_tag`: see `AgentResult.errorTag`. */
+    readonly errorTag: string
+    /** The failure, when it is one of the library's own errors. */
+    readonly failure: AgentFailure | undefined
     /** True when the step was stopped by the budget rather than failing. */
     readonly cancelled: boolean
     readonly step: Step
@@ -212,11 +291,33 @@ export const succeeded = <A>(step: Step, value: A): StepOutcome<A> => ({
   seconds: secondsSince(step)
 })
 
+const isAgentFailure = Schema.is(AgentFailure)
+
+/** Why a budget stopped a step, in words. */
+export const budgetMessage = (stop: BudgetExceeded | undefined): string =>
+  stop?.scope === "session"
+    ? "the session budget (the CostTracker's maxTotalCost) is spent"
+    : "the budget (maxTotalCost) is spent"
+
 /** A step that failed, died, timed out or was stopped by the budget. */
 export const failed = <A>(step: Step, cause: Cause.Cause<unknown>): StepOutcome<A> => {
-  const cancelled = step.refusedByBudget && step.node.env.budgetSpent
-  const error = cancelled ? "cancelled: the budget (maxTotalCost) is spent" : describeCause(cause)
-  return { _tag: "Failed", error, cancelled, step, seconds: secondsSince(step) }
+  const env = step.node.env
+  const seconds = secondsSince(step)
+  if (step.refusedByBudget && env.budgetSpent) {
+    const stop = env.budgetStop
+    const error = `cancelled: ${budgetMessage(stop)}`
+    return { _tag: "Failed", error, errorTag: "BudgetExceeded", failure: stop, cancelled: true, step, seconds }
+  }
+  const error = describeCause(cause)
+  const failure = Cause.failureOption(cause)
+  if (Option.isSome(failure)) {
+    const value = failure.value
+    const errorTag = Predicate.hasProperty(value, "_tag") && typeof value._tag === "string" ? value._tag : "UnknownError"
+    const typed = isAgentFailure(value) ? value : undefined
+    return { _tag: "Failed", error, errorTag, failure: typed, cancelled: false, step, seconds }
+  }
+  const errorTag = Cause.isDie(cause) ? "Defect" : "Interrupted"
+  return { _tag: "Failed", error, errorTag, failure: undefined, cancelled: false, step, seconds }
 }
 
 /** Turns the exit of a step's body into an outcome. */
