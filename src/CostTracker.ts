@@ -234,7 +234,26 @@ export const make = (options: Options = {}): Effect.Effect<Service> =>
   })
 
 /**
+ * A tracker as a layer: the ledger of a session. Every `Orchestrator.run` under it records each call into it
+ * (agents keyed `taskId/agentId`) besides its own accounting, so that several runs share one ledger and its
+ * `maxTotalCost` holds across them; a run's own `maxTotalCost` still holds too, and its result still reports
+ * its own cost. Once the session's budget is spent, no run starts another call, and a run it stopped fails
+ * with a `BudgetExceeded` whose `scope` is `"session"`.
+ *
  * @since 0.1.0
  * @category Layers
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { CostTracker, DreamCascade, Orchestrator, Provider } from "multi-agent-orchestration"
+ *
+ * const session = Effect.gen(function*() {
+ *   const first = yield* Orchestrator.run(DreamCascade.make(), "Research solid-state batteries")
+ *   const second = yield* Orchestrator.run(DreamCascade.make(), "Research sodium-ion batteries")
+ *   const tracker = yield* CostTracker.CostTracker
+ *   // Each result has its own run's cost; the tracker has the session's.
+ *   return { first: first.totalCost, second: second.totalCost, session: yield* tracker.total }
+ * }).pipe(Effect.provide(Layer.merge(Provider.simulated(), CostTracker.layer({ maxTotalCost: 5 }))))
+ * ```
  */
 export const layer = (options?: Options): Layer.Layer<CostTracker> => Layer.effect(CostTracker, make(options))
