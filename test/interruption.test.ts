@@ -1,16 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, Logger, Option, Stream, TestClock } from "effect"
+import { Effect, Exit, Fiber, Option, Stream, TestClock } from "effect"
 import { Orchestrator } from "multi-agent-orchestration"
 import { fixedWorkflow, recorder, scripted, tasks } from "./helpers.js"
-
-/** A logger that keeps every line, to read in the test. */
-const captureLogs = () => {
-  const lines: Array<{ readonly level: string; readonly message: string }> = []
-  const layer = Logger.add(Logger.make(({ logLevel, message }) => {
-    lines.push({ level: logLevel.label, message: [message].flat().map(String).join(" ") })
-  }))
-  return { lines, layer }
-}
+import { captureLogs } from "./logs.js"
 
 const cutOff = (lines: ReadonlyArray<{ readonly level: string; readonly message: string }>) =>
   lines.filter((line) => line.level === "WARN" && line.message.startsWith("onEvent was cut off"))
