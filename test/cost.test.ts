@@ -185,6 +185,35 @@ describe("a CostTracker layer is the session's ledger", () => {
       )
     }))
 
+  it.effect("a run that spends the session's budget stops the calls of a concurrent run", () =>
+    Effect.gen(function*() {
+      // Each call uses a million input tokens: $2.50 on gpt-4o, $0.15 on gpt-4o-mini; the session allows $2.
+      const { layer, log } = scripted({
+        latency: (request) => (request.model === "gpt-4o" ? "1 second" : "1500 millis"),
+        usage: { inputTokens: 1_000_000, outputTokens: 0 }
+      })
+      const run = (model: string, ids: ReadonlyArray<string>) =>
+        Orchestrator.run(fixedWorkflow(tasks(...ids)), "task", { config: { primaryModel: model, parallelExecution: false } })
+      const fiber = yield* Effect.all([run("gpt-4o", ["big"]), run("gpt-4o-mini", ["small1", "small2"])], {
+        concurrency: "unbounded"
+      }).pipe(Effect.provide(Layer.merge(layer, CostTracker.layer({ maxTotalCost: 2 }))), Effect.fork)
+      yield* TestClock.adjust("1 minute")
+      const [big, small] = yield* Fiber.join(fiber)
+      // The big call spent the session's budget at 1s; the small run learns it as its first call is charged, at
+      // 1.5s, and starts no further agent.
+      assert.deepStrictEqual(log.calls.map((call) => call.request.model), ["gpt-4o", "gpt-4o-mini"])
+      assert.deepStrictEqual(small.agentResults.map((r) => [r.subtaskId, r.status, r.errorTag]), [
+        ["small1", "completed", undefined],
+        ["small2", "cancelled", "BudgetExceeded"]
+      ])
+      assert.strictEqual(small.agentResults[1]!.error, "not started: the session budget (the CostTracker's maxTotalCost) is spent")
+      for (const result of [big, small]) {
+        assert.instanceOf(result.failure, OrchestratorError.BudgetExceeded)
+        assert.strictEqual(result.failure.scope, "session")
+      }
+      assert.closeTo(small.totalCost, 0.15, 1e-12)
+    }))
+
   it.effect("a run's own maxTotalCost still holds under a larger session budget", () =>
     Effect.gen(function*() {
       const perCall = price("gpt-4o", 1000, 200)
