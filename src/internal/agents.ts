@@ -143,7 +143,7 @@ const agentResult = (subtask: SubTask, outcome: StepOutcome<Workflow.AgentOutput
   const { seconds, step } = outcome
   const done = outcome._tag === "Done"
   const output = done ? outcome.value : undefined
-  return unsafeMake(AgentResult, {
+  const props = {
     agentId: step.agentId,
     agentType: subtask.agentType,
     subtaskId: subtask.id,
@@ -156,10 +156,10 @@ const agentResult = (subtask: SubTask, outcome: StepOutcome<Workflow.AgentOutput
     tier: step.tier,
     attempts: step.attempts,
     error: done ? undefined : outcome.error,
-    errorTag: done ? undefined : outcome.errorTag,
-    failure: done ? undefined : outcome.failure,
     metadata: output === undefined || typeof output === "string" ? emptyMetadata : output.metadata ?? emptyMetadata
-  })
+  }
+  // Only failures carry their tag and typed failure: a run of 100,000 agents stores no empty fields for them.
+  return unsafeMake(AgentResult, done ? props : { ...props, errorTag: outcome.errorTag, failure: outcome.failure })
 }
 
 const notStarted = (node: Node, subtask: SubTask): AgentResult =>
