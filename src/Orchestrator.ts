@@ -53,9 +53,10 @@ export interface RunOptions {
    */
   readonly retry?: Schedule.Schedule<unknown, ProviderError> | undefined
   /**
-   * How long `onEvent` may take, once the run is interrupted or cancelled, to receive the events still
-   * queued (`workflow_cancelled` last). Past it, the consumer is interrupted, a warning is logged, and `run`
-   * returns. A run that ends on its own always waits until `onEvent` has received every event.
+   * How long `onEvent` may take, once `run` is interrupted or cancelled, to receive the events still queued
+   * (`workflow_cancelled` last). Past it, `onEvent` is interrupted, a warning is logged, and `run` returns. A
+   * run that ends on its own always waits until `onEvent` has received every event. (`stream` has no need of
+   * it: there `onEvent` runs in the stream's consumer, and stopping the consumer stops the run at once.)
    * Default: 1 second (on the `Clock`).
    */
   readonly onEventGracePeriod?: Duration.DurationInput | undefined
