@@ -104,4 +104,18 @@ describe("interruption always returns", () => {
       assert.strictEqual(log.interrupted, 3)
       assert.strictEqual(log.inFlight, 0)
     }))
+
+  it.effect("an invalid grace period is an InvalidConfig before anything runs", () =>
+    Effect.gen(function*() {
+      const { layer, log } = scripted()
+      for (const onEventGracePeriod of [-1, Number.NaN, "-2 seconds"] as const) {
+        const error = yield* Orchestrator.run(fixedWorkflow(tasks("a")), "task", { onEventGracePeriod }).pipe(
+          Effect.flip,
+          Effect.provide(layer)
+        )
+        assert.strictEqual(error._tag, "InvalidConfig")
+        assert.include(error.message, "onEventGracePeriod must be a duration of 0 or more")
+      }
+      assert.strictEqual(log.calls.length, 0)
+    }))
 })

@@ -42,7 +42,8 @@ const defaultGracePeriod = Duration.seconds(1)
 
 const gracePeriodOf = (input: Duration.DurationInput | undefined, problems: Array<string>): Duration.Duration => {
   if (input === undefined) return defaultGracePeriod
-  const negative = (typeof input === "number" && !(input >= 0)) || (typeof input === "string" && input.trim().startsWith("-"))
+  // `Duration` reads a negative or NaN input as zero; here it is a mistake to report.
+  const negative = typeof input === "number" ? !(input >= 0) : typeof input === "string" && input.trim().startsWith("-")
   const decoded = negative ? Option.none() : Duration.decodeUnknown(input)
   if (Option.isSome(decoded)) return decoded.value
   problems.push(`onEventGracePeriod must be a duration of 0 or more, got ${JSON.stringify(String(input))}`)
