@@ -54,24 +54,27 @@ const meter = (step: Step, model: string, usage: Usage): Effect.Effect<void> | u
   return env.session === undefined ? undefined : meterSession(step, env.session, model, usage)
 }
 
-/** Records a call in the session's tracker, whose agents are keyed by run: `taskId/agentId`. */
+/**
+ * Records a call in the session's tracker, whose agents are keyed by run: `taskId/agentId`. Only the charge
+ * that spends the session's budget, or crosses its warning threshold, costs more than the `record`.
+ */
 const meterSession = (step: Step, session: CostTracker.Service, model: string, usage: Usage): Effect.Effect<void> => {
   const env = step.node.env
+  const spent = (recorded: CostTracker.Recorded) =>
+    Effect.catchAll(session.ensureBudget, ({ limit }) =>
+      Effect.sync(() => stopRun(env, new BudgetExceeded({ spent: recorded.total, limit, scope: "session" }))))
+  const warn = (recorded: CostTracker.Recorded) =>
+    Effect.map(session.snapshot, ({ maxTotalCost, warningThreshold }) => {
+      if (maxTotalCost === undefined) return
+      const data = { spent: recorded.total, limit: maxTotalCost, threshold: warningThreshold }
+      emit(step.node, "budget_warning", data, step.agentId)
+    })
   return Effect.flatMap(
     session.record({ model, usage, agentId: `${env.taskId}/${step.agentId}`, tier: step.tier }),
-    (recorded) =>
-      !recorded.exhausted && !recorded.crossedWarning ? Effect.void : Effect.map(session.snapshot, (snapshot) => {
-        const limit = snapshot.maxTotalCost
-        if (limit === undefined) return
-        if (recorded.exhausted) stopRun(env, new BudgetExceeded({ spent: recorded.total, limit, scope: "session" }))
-        if (recorded.crossedWarning) {
-          emit(step.node, "budget_warning", {
-            spent: recorded.total,
-            limit,
-            threshold: snapshot.warningThreshold
-          }, step.agentId)
-        }
-      })
+    (recorded) => {
+      const stop = recorded.exhausted && !env.budgetSpent ? spent(recorded) : Effect.void
+      return recorded.crossedWarning ? Effect.zipRight(warn(recorded), stop) : stop
+    }
   )
 }
 
