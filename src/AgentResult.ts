@@ -5,12 +5,23 @@
  */
 import * as Schema from "effect/Schema"
 import { AgentType } from "./AgentType.js"
-import { emptyMetadata, Metadata } from "./SubTask.js"
+import { emptyMetadata } from "./internal/empty.js"
+import { AgentFailure } from "./OrchestratorError.js"
+import { Metadata } from "./SubTask.js"
 import { TaskStatus } from "./TaskStatus.js"
 import { Usage } from "./Usage.js"
 
 /**
- * The result of one agent. A failed agent is a result too: `status` is `failed` and `error` says why.
+ * The result of one agent. A failed agent is a result too: `status` is `failed` (or `cancelled`, when the
+ * budget stopped it) and three fields say why:
+ *
+ * - `error`: a readable message;
+ * - `errorTag`: the `_tag` of the failure: a `ProviderError` (`RateLimited`, `Unavailable`, ...),
+ *   `StepTimedOut`, `BudgetExceeded`, `DependenciesFailed`, the tag of the workflow's own error, `Defect` for
+ *   a defect, `Interrupted`, or `UnknownError` for a failure without a tag;
+ * - `failure`: the typed error itself when it is one of the library's (`OrchestratorError.AgentFailure`),
+ *   so that `Match.tag` or a `switch` on `failure._tag` sees its fields (a rate limit's `retryAfter`, ...).
+ *
  * `executionTime` is in seconds; `cost` is in US dollars; `attempts` counts provider calls, retries included.
  *
  * @since 0.1.0
@@ -29,6 +40,8 @@ export class AgentResult extends Schema.Class<AgentResult>("multi-agent-orchestr
   tier: Schema.optional(Schema.String),
   attempts: Schema.optionalWith(Schema.NonNegativeInt, { default: () => 0 }),
   error: Schema.optional(Schema.String),
+  errorTag: Schema.optional(Schema.String),
+  failure: Schema.optional(AgentFailure),
   metadata: Schema.optionalWith(Metadata, { default: () => emptyMetadata })
 }) {}
 

@@ -8,6 +8,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Ref from "effect/Ref"
 import { type CostLine, type CostSummary, emptyLine } from "./CostSummary.js"
+import { registerRecorder } from "./internal/trackers.js"
 import { BudgetExceeded } from "./OrchestratorError.js"
 import * as Pricing from "./Pricing.js"
 import type { Usage } from "./Usage.js"
@@ -54,6 +55,8 @@ export interface Snapshot extends CostSummary {
   readonly byAgent: Readonly<Record<string, CostLine>>
   readonly maxTotalCost: number | undefined
   readonly remainingBudget: number | undefined
+  /** The share of the budget at which `crossedWarning` fires. */
+  readonly warningThreshold: number
   readonly warningTriggered: boolean
 }
 
@@ -158,7 +161,8 @@ export const make = (options: Options = {}): Effect.Effect<Service> =>
   Effect.gen(function*() {
     const pricing = options.pricing ?? (yield* Pricing.Pricing)
     const limit = options.maxTotalCost
-    const warnAt = limit === undefined ? Infinity : limit * (options.warningThreshold ?? 0.8)
+    const warningThreshold = options.warningThreshold ?? 0.8
+    const warnAt = limit === undefined ? Infinity : limit * warningThreshold
 
     // The whole state is one mutable object inside the Ref: charging mutates it in place, one atomic step on
     // the JS thread, so `apply` can serve both the Effect API (through `Ref.modify`) and the orchestrator's
@@ -220,29 +224,38 @@ export const make = (options: Options = {}): Effect.Effect<Service> =>
         pricesAsOf: pricing.asOf,
         maxTotalCost: limit,
         remainingBudget: limit === undefined ? undefined : limit - s.total.cost,
+        warningThreshold,
         warningTriggered: s.warned
       }))
     })
-    unsafeRecorders.set(service, (charge) => {
+    registerRecorder(service, (charge) => {
       const { cost, priced } = pricing.cost(charge.model, charge.usage)
       return apply(initial, cost, priced, charge)
     })
     return service
   })
 
-const unsafeRecorders = new WeakMap<Service, (charge: Charge) => Recorded>()
-
 /**
- * Records a charge synchronously, for the orchestrator's per-call hot path; the same update `record` makes.
+ * A tracker as a layer: the ledger of a session. Every `Orchestrator.run` under it records each call into it
+ * (agents keyed `taskId/agentId`) besides its own accounting, so that several runs share one ledger and its
+ * `maxTotalCost` holds across them; a run's own `maxTotalCost` still holds too, and its result still reports
+ * its own cost. Once the session's budget is spent, no run starts another call, and a run it stopped fails
+ * with a `BudgetExceeded` whose `scope` is `"session"`.
  *
  * @since 0.1.0
- * @internal
- */
-export const unsafeRecord = (tracker: Service, charge: Charge): Recorded | undefined =>
-  unsafeRecorders.get(tracker)?.(charge)
-
-/**
- * @since 0.1.0
  * @category Layers
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { CostTracker, DreamCascade, Orchestrator, Provider } from "multi-agent-orchestration"
+ *
+ * const session = Effect.gen(function*() {
+ *   const first = yield* Orchestrator.run(DreamCascade.make(), "Research solid-state batteries")
+ *   const second = yield* Orchestrator.run(DreamCascade.make(), "Research sodium-ion batteries")
+ *   const tracker = yield* CostTracker.CostTracker
+ *   // Each result has its own run's cost; the tracker has the session's.
+ *   return { first: first.totalCost, second: second.totalCost, session: yield* tracker.total }
+ * }).pipe(Effect.provide(Layer.merge(Provider.simulated(), CostTracker.layer({ maxTotalCost: 5 }))))
+ * ```
  */
 export const layer = (options?: Options): Layer.Layer<CostTracker> => Layer.effect(CostTracker, make(options))

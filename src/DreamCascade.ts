@@ -16,6 +16,7 @@ import {
   splitEvenly,
   trustedSubTask
 } from "./internal/research.js"
+import { DependenciesFailed } from "./OrchestratorError.js"
 import * as Provider from "./Provider.js"
 import type { ProviderError } from "./ProviderError.js"
 import { SubTask } from "./SubTask.js"
@@ -195,11 +196,11 @@ export const make = (options: Options = {}): Workflow.Workflow => {
         )
         return { subtasks: [...belterTasks, ...drummerTasks, ...caminaTasks], fallbackReason: note }
       }),
-    execute: (subtask, context): Effect.Effect<Workflow.AgentOutput, ProviderError | string, Provider.Provider> => {
+    execute: (subtask, context): Effect.Effect<Workflow.AgentOutput, ProviderError | DependenciesFailed, Provider.Provider> => {
       const inputs = completedOf(context.dependencies)
       switch (subtask.tier) {
         case "drummer": {
-          if (inputs.length === 0) return Effect.fail("no Belter of this group finished")
+          if (inputs.length === 0) return Effect.fail(new DependenciesFailed({ reason: "no Belter of this group finished" }))
           return reply({
             system: drummerSystem,
             prompt: `Task: ${context.task}\n\nSynthesize these research findings:\n\n${inputs.map((r) => `## ${r.subtaskId}\n\n${r.content.trim()}`).join("\n\n")}`,
@@ -210,7 +211,7 @@ export const make = (options: Options = {}): Workflow.Workflow => {
           const drummers = inputs.filter((r) => tierOf(r) === "drummer")
           const belters = inputs.filter((r) => tierOf(r) === "belter")
           const material = drummers.length > 0 ? drummers : belters
-          if (material.length === 0) return Effect.fail("no Drummer or Belter finished")
+          if (material.length === 0) return Effect.fail(new DependenciesFailed({ reason: "no Drummer or Belter finished" }))
           const sources = belters.map((r) => `- [${r.subtaskId}]`).join("\n")
           const heading = drummers.length > 0 ? "Analyses" : "Research findings (no Drummer synthesis was available)"
           return Effect.map(

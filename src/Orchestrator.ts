@@ -6,25 +6,61 @@
  * @since 0.1.0
  */
 import * as Chunk from "effect/Chunk"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import { identity } from "effect/Function"
+import type * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import { type EventBuffer, makeEventBuffer } from "./internal/eventBuffer.js"
-import { execute, prepare, type RunOptions } from "./internal/root.js"
+import { execute, prepare } from "./internal/root.js"
+import type * as OrchestratorConfig from "./OrchestratorConfig.js"
 import type { OrchestratorError } from "./OrchestratorError.js"
 import { isTerminal, type OrchestratorEvent } from "./OrchestratorEvent.js"
 import type { OrchestratorResult } from "./OrchestratorResult.js"
 import type { Provider } from "./Provider.js"
+import type { ProviderError } from "./ProviderError.js"
 import type { Workflow } from "./Workflow.js"
 
-export type {
+/**
+ * Options of `Orchestrator.run` and `Orchestrator.stream`. All are optional.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface RunOptions {
+  /** The configuration; every field is optional. Validated before anything runs. */
+  readonly config?: OrchestratorConfig.Input | OrchestratorConfig.OrchestratorConfig | undefined
+  /** The run's title, for events and reports. Default: the task, cut to 100 characters. */
+  readonly title?: string | undefined
+  /** Free-form values every step of the workflow can read. */
+  readonly context?: Readonly<Record<string, unknown>> | undefined
+  /** Called with every event, in order, on its own fiber (the README's `stream_callback`). */
+  readonly onEvent?: ((event: OrchestratorEvent) => Effect.Effect<void> | void) | undefined
+  /** The run's id. Default: a random UUID. */
+  readonly taskId?: string | undefined
+  /** When this effect completes, the run stops: in-flight agents are interrupted and the result is `cancelled`. */
+  readonly cancelWhen?: Effect.Effect<unknown> | undefined
   /**
-   * @since 0.1.0
-   * @category Models
+   * The retry policy of every provider call of the run. After each transient failure (see
+   * `ProviderError.isTransient`) the schedule is stepped with the error: it says whether to try again and
+   * after what delay, which is never shorter than a rate limit's `retryAfter`. Permanent errors are never
+   * retried. Once the schedule is done, `fallbackModel` (if set) gets a fresh run of it.
+   *
+   * Default: `Retry.transientProviderErrors` built from the configuration's `maxRetries`,
+   * `retryBaseDelaySeconds` and `retryMaxDelaySeconds`, with jitter.
    */
-  RunOptions
-} from "./internal/root.js"
+  readonly retry?: Schedule.Schedule<unknown, ProviderError> | undefined
+  /**
+   * How long `onEvent` may take, once `run` is interrupted or cancelled, to receive the events still queued
+   * (`workflow_cancelled` last). Past it, `onEvent` is interrupted, a warning is logged, and `run` returns. A
+   * run that ends on its own always waits until `onEvent` has received every event. (`stream` has no need of
+   * it: there `onEvent` runs in the stream's consumer, and stopping the consumer stops the run at once.)
+   * Default: 1 second (on the `Clock`).
+   */
+  readonly onEventGracePeriod?: Duration.DurationInput | undefined
+}
 
 // Events reach `onEvent` through an unbounded queue read by a fiber of their own: a slow consumer never
 // blocks an agent and never loses an event; the backlog waits in memory until it is read. The consumer takes
@@ -59,13 +95,46 @@ const consume = (
 }
 
 /**
+ * Waits for `onEvent` to receive the last event. A run that ended on its own waits as long as that takes; a
+ * cancelled or interrupted one only for the grace period, so that a stuck consumer cannot hold it.
+ */
+const finishDelivery = (
+  consumer: Fiber.RuntimeFiber<void>,
+  exit: Exit.Exit<OrchestratorResult>,
+  gracePeriod: Duration.Duration
+): Effect.Effect<void> => {
+  const delivered = Effect.asVoid(Fiber.await(consumer))
+  if (Exit.isSuccess(exit) && exit.value.status !== "cancelled") return delivered
+  if (!Duration.isFinite(gracePeriod)) return delivered
+  // Runs in the run's finalizer, which is uninterruptible: only the wait itself may be cut short.
+  return Effect.interruptible(delivered).pipe(
+    Effect.timeoutTo({
+      duration: gracePeriod,
+      onSuccess: () => Effect.void,
+      onTimeout: () =>
+        Effect.zipRight(
+          Fiber.interruptFork(consumer),
+          Effect.logWarning(
+            `onEvent was cut off: it had not received the run's last events ${Duration.format(gracePeriod)} ` +
+              "after the run stopped (see the onEventGracePeriod option)"
+          )
+        )
+    }),
+    Effect.flatten
+  )
+}
+
+/**
  * Runs a workflow on a task and returns its result.
  *
  * - Fails only with an `InvalidConfig`, before anything runs, when the configuration or options are invalid.
  * - Anything that goes wrong once the run has started ends in a result with status `failed` (and `error`,
  *   `failure`) that keeps what finished and what it cost; a failed agent is an `AgentResult` with status
  *   `failed`.
- * - Interrupting it interrupts every in-flight agent; `onEvent` then receives `workflow_cancelled`.
+ * - Interrupting it interrupts every in-flight agent; `onEvent` then receives `workflow_cancelled`, if it
+ *   takes it within `onEventGracePeriod` (1 second by default): a stuck `onEvent` never holds the run.
+ * - Calls are recorded in the `CostTracker` of the context too, when one is provided: several runs under one
+ *   `CostTracker.layer` share its ledger and its budget.
  *
  * @since 0.1.0
  * @category Running
@@ -93,9 +162,8 @@ export const run = <R>(
     if (onEvent === undefined) return yield* execute(workflow, prepared, options, undefined)
     const buffer = makeEventBuffer<OrchestratorEvent>()
     const consumer = yield* Effect.forkDaemon(consume(buffer, onEvent))
-    // Wait for the consumer to deliver the last event, also when the run is interrupted.
     return yield* execute(workflow, prepared, options, buffer.push).pipe(
-      Effect.ensuring(Fiber.join(consumer))
+      Effect.onExit((exit) => finishDelivery(consumer, exit, prepared.gracePeriod))
     )
   }).pipe(Effect.withSpan("Orchestrator.run", { attributes: { workflow: workflow.name }, captureStackTrace: false }))
 

@@ -55,9 +55,9 @@ const model = (field: string) =>
  * | numAgents | 5 | how many agents a pattern's decomposition creates |
  * | maxConcurrentAgents | 10 | the most agents running at once (across nested workflows) |
  * | timeoutSeconds | 300 | the time bound of each agent, retries included |
- * | maxRetries | 2 | retries of a transient provider error, per model |
- * | retryBaseDelaySeconds | 1 | the first backoff delay; doubled for each further retry |
- * | retryMaxDelaySeconds | 60 | the longest backoff delay |
+ * | maxRetries | 2 | retries of a transient provider error, per model (\*) |
+ * | retryBaseDelaySeconds | 1 | the first backoff delay; doubled for each further retry (\*) |
+ * | retryMaxDelaySeconds | 60 | the longest backoff delay (\*) |
  * | maxTotalCost | none | the budget in US dollars |
  * | budgetWarningThreshold | 0.8 | the share of the budget at which `budget_warning` fires |
  * | primaryModel | the provider's | the model agents use |
@@ -69,6 +69,9 @@ const model = (field: string) =>
  * | generateDocuments | false | write reports at the end of the run |
  * | documentFormats | ["markdown"] | "markdown", "pdf" |
  * | outputDirectory | "reports" | where reports go |
+ *
+ * (\*) These build the default retry policy, `Retry.transientProviderErrors`; a run given its own `retry`
+ * schedule (an option of `Orchestrator.run`) uses that instead.
  *
  * @since 0.1.0
  * @category Models

@@ -5,7 +5,9 @@
  *
  * @since 0.1.0
  */
+import * as Duration from "effect/Duration"
 import * as Schema from "effect/Schema"
+import { Authentication, InvalidRequest, MalformedResponse, RateLimited, Timeout, Unavailable } from "./ProviderError.js"
 
 const formatMoney = (dollars: number): string => `$${dollars.toFixed(4)}`
 
@@ -169,17 +171,55 @@ export class ScoringFailed extends Schema.TaggedError<ScoringFailed>("multi-agen
 }
 
 /**
- * `maxTotalCost` was reached. No provider call starts after that; what finished is kept.
+ * A budget was reached. No provider call starts after that; what finished is kept.
+ *
+ * `scope` says which budget: `"run"` for the run's own `maxTotalCost`, `"session"` for the `maxTotalCost` of
+ * the `CostTracker` provided to the run, shared by every run under it (then `spent` is the session's total).
  *
  * @since 0.1.0
  * @category Errors
  */
 export class BudgetExceeded extends Schema.TaggedError<BudgetExceeded>("multi-agent-orchestration/BudgetExceeded")(
   "BudgetExceeded",
-  { spent: Schema.Number, limit: Schema.Number }
+  { spent: Schema.Number, limit: Schema.Number, scope: Schema.optional(Schema.Literal("run", "session")) }
 ) {
   override get message(): string {
-    return `Budget exceeded: spent ${formatMoney(this.spent)} of the ${formatMoney(this.limit)} limit`
+    const whose = this.scope === "session" ? "Session budget" : "Budget"
+    return `${whose} exceeded: spent ${formatMoney(this.spent)} of the ${formatMoney(this.limit)} limit`
+  }
+}
+
+/**
+ * A step (an agent, a decomposition, a synthesis) outlived its time bound (`timeoutSeconds`, or the
+ * subtask's own), retries included. Its in-flight call was interrupted.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class StepTimedOut extends Schema.TaggedError<StepTimedOut>("multi-agent-orchestration/StepTimedOut")(
+  "StepTimedOut",
+  { seconds: Schema.Number }
+) {
+  override get message(): string {
+    return `timed out after ${Duration.format(Duration.seconds(this.seconds))}`
+  }
+}
+
+/**
+ * An agent could not do its work because none of the dependencies it builds on finished (say, a Drummer
+ * whose Belters all failed).
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class DependenciesFailed
+  extends Schema.TaggedError<DependenciesFailed>("multi-agent-orchestration/DependenciesFailed")(
+    "DependenciesFailed",
+    { reason: Schema.String }
+  )
+{
+  override get message(): string {
+    return this.reason
   }
 }
 
@@ -224,6 +264,32 @@ export const RunFailure = Schema.Union(
  * @category Models
  */
 export type RunFailure = typeof RunFailure.Type
+
+/**
+ * Why an agent failed or was cancelled, as recorded in `AgentResult.failure` when it is one of the library's
+ * own errors: a provider error (after its retries), a timeout, the budget, or dependencies that did not
+ * finish. Any other failure (an error of the workflow's own code, a defect) is named by `errorTag` only.
+ *
+ * @since 0.1.0
+ * @category Schemas
+ */
+export const AgentFailure = Schema.Union(
+  RateLimited,
+  Timeout,
+  Unavailable,
+  InvalidRequest,
+  Authentication,
+  MalformedResponse,
+  StepTimedOut,
+  BudgetExceeded,
+  DependenciesFailed
+)
+
+/**
+ * @since 0.1.0
+ * @category Models
+ */
+export type AgentFailure = typeof AgentFailure.Type
 
 /**
  * The errors `Orchestrator.run` can fail with. Anything that happens once a run has started ends in a result

@@ -28,34 +28,6 @@ export interface Options {
 
 const defaultMaxDelay = Duration.seconds(60)
 
-/**
- * The delay before retry number `retry` (1-based), without jitter: `baseDelay × factor^(retry-1)`, capped at
- * `maxDelay`.
- *
- * @since 0.1.0
- * @category Functions
- */
-export const backoff = (options: Options, retry: number): Duration.Duration => {
-  const base = Duration.toMillis(Duration.decode(options.baseDelay))
-  const cap = Duration.toMillis(options.maxDelay === undefined ? defaultMaxDelay : Duration.decode(options.maxDelay))
-  const millis = base * Math.pow(options.factor ?? 2, Math.max(0, retry - 1))
-  return Duration.millis(Math.min(cap, millis))
-}
-
-/**
- * The delay before retry number `retry` given the error that caused it: the backoff, spread by `random`
- * (a number in [0, 1), used only when jitter is on) over ±20%, and never shorter than a `RateLimited`
- * error's `retryAfter`.
- *
- * @since 0.1.0
- * @category Functions
- */
-export const delayFor = (options: Options, retry: number, error: unknown, random: number): Duration.Duration => {
-  const planned = Duration.toMillis(backoff(options, retry))
-  const jittered = options.jitter === false ? planned : planned * (0.8 + 0.4 * random)
-  return Duration.millis(Math.round(Math.max(jittered, retryAfterMillis(error))))
-}
-
 const retryAfterMillis = (error: unknown): number => {
   const e = error as Partial<ProviderError> | undefined
   return e !== undefined && e !== null && e._tag === "RateLimited" && e.retryAfter !== undefined
@@ -89,11 +61,31 @@ export const schedule = (options: Options): Schedule.Schedule<Duration.Duration,
 }
 
 /**
- * The schedule the orchestrator applies to every provider call: retries only transient `ProviderError`s,
- * with backoff, and waits at least a `RateLimited` error's `retryAfter`.
+ * The orchestrator's default retry policy (the `retry` option of `Orchestrator.run`, built from the
+ * configuration's `maxRetries`, `retryBaseDelaySeconds` and `retryMaxDelaySeconds`): retries only transient
+ * `ProviderError`s, with backoff and jitter, and waits at least a `RateLimited` error's `retryAfter`. Use it
+ * for your own calls outside a workflow, or pass a variant of it to a run.
  *
  * @since 0.1.0
  * @category Schedules
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Orchestrator, Provider, Retry, Workflow } from "multi-agent-orchestration"
+ *
+ * declare const workflow: Workflow.Workflow
+ *
+ * // Five patient retries instead of the configuration's.
+ * const program = Orchestrator.run(workflow, "Summarise the findings", {
+ *   retry: Retry.transientProviderErrors({ maxRetries: 5, baseDelay: "2 seconds", maxDelay: "1 minute" })
+ * }).pipe(Effect.provide(Provider.simulated()))
+ *
+ * // The same policy around a call of your own.
+ * const call = Provider.complete({ prompt: "Hello" }).pipe(
+ *   Effect.retry(Retry.transientProviderErrors({ maxRetries: 2, baseDelay: "1 second" })),
+ *   Effect.provide(Provider.simulated())
+ * )
+ * ```
  */
 export const transientProviderErrors = (options: Options): Schedule.Schedule<unknown, unknown> =>
   schedule(options).pipe(

@@ -6,6 +6,7 @@
  */
 import * as Schema from "effect/Schema"
 import { AgentType } from "./AgentType.js"
+import { emptyIds, emptyMetadata } from "./internal/empty.js"
 
 /**
  * A JSON-like record of free-form values.
@@ -14,22 +15,6 @@ import { AgentType } from "./AgentType.js"
  * @category Schemas
  */
 export const Metadata = Schema.Record({ key: Schema.String, value: Schema.Unknown })
-
-/**
- * The shared default for empty metadata and context. Frozen, so one object serves every instance.
- *
- * @since 0.1.0
- * @category Constants
- */
-export const emptyMetadata: Readonly<Record<string, unknown>> = Object.freeze({})
-
-/**
- * The shared default for empty id lists.
- *
- * @since 0.1.0
- * @category Constants
- */
-export const emptyIds: ReadonlyArray<string> = Object.freeze([])
 
 /**
  * One subtask.

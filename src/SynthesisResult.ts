@@ -5,7 +5,8 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
-import { emptyIds, emptyMetadata, Metadata } from "./SubTask.js"
+import { emptyIds, emptyMetadata } from "./internal/empty.js"
+import { Metadata } from "./SubTask.js"
 import { TaskStatus } from "./TaskStatus.js"
 import { Usage } from "./Usage.js"
 

@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Redacted, TestClock } from "effect"
 import {
+  CostTracker,
   DreamCascade,
   Format,
   Orchestrator,
@@ -133,6 +134,113 @@ describe("cost tracking", () => {
       assert.strictEqual(result.agentResults.filter((r) => r.status === "cancelled").length, 27)
       assert.closeTo(result.totalCost, 13 * perCall, 1e-12)
       assert.notInclude(events.types(), "synthesis_start")
+    }))
+})
+
+describe("a CostTracker layer is the session's ledger", () => {
+  it.effect("runs under one layer share its ledger, and its budget stops the second run", () =>
+    Effect.gen(function*() {
+      const perCall = price("gpt-4o", 1000, 200)
+      const { layer, log } = scripted({ usage: { inputTokens: 1000, outputTokens: 200 } })
+      const events = recorder()
+      const session = Effect.gen(function*() {
+        const tracker = yield* CostTracker.CostTracker
+        const run = (taskId: string) =>
+          Orchestrator.run(talkative(["a", "b"]), "task", {
+            taskId,
+            config: { primaryModel: "gpt-4o", parallelExecution: false },
+            onEvent: events.onEvent
+          })
+        // The first run makes four calls; the session's budget allows six and a half.
+        const first = yield* run("first")
+        assert.strictEqual(first.status, "completed")
+        assert.closeTo(first.totalCost, 4 * perCall, 1e-15)
+        assert.closeTo(yield* tracker.total, 4 * perCall, 1e-15)
+
+        const second = yield* run("second")
+        // Its plan and two agents ran; the seventh call spent the session's budget, so no synthesis.
+        assert.strictEqual(log.calls.length, 7)
+        assert.strictEqual(second.status, "failed")
+        assert.instanceOf(second.failure, OrchestratorError.BudgetExceeded)
+        assert.strictEqual(second.failure.scope, "session")
+        assert.closeTo(second.failure.spent, 7 * perCall, 1e-15)
+        assert.include(second.error!, "Session budget exceeded")
+        // Each result reports its own run's cost, not the session's.
+        assert.closeTo(second.totalCost, 3 * perCall, 1e-15)
+        assert.strictEqual(second.costs!.total.calls, 3)
+
+        const snapshot = yield* tracker.snapshot
+        assert.strictEqual(snapshot.total.calls, 7)
+        assert.closeTo(snapshot.total.cost, 7 * perCall, 1e-15)
+        // Agents are keyed by run in the shared ledger.
+        assert.includeMembers(Object.keys(snapshot.byAgent), ["first/a", "second/a"])
+        assert.strictEqual(events.ofType("budget_warning").length, 1)
+        assert.strictEqual(events.ofType("budget_warning")[0]!.taskId, "second")
+        assert.strictEqual(events.ofType("budget_warning")[0]!.data.limit, 6.5 * perCall)
+
+        // Once the session's budget is spent, a new run starts no call at all.
+        const third = yield* run("third")
+        assert.strictEqual(log.calls.length, 7)
+        assert.strictEqual(third.status, "failed")
+        assert.strictEqual(third.failure?._tag, "BudgetExceeded")
+        assert.strictEqual(third.totalCost, 0)
+      })
+      yield* session.pipe(
+        Effect.provide(Layer.merge(layer, CostTracker.layer({ maxTotalCost: 6.5 * perCall, warningThreshold: 0.9 })))
+      )
+    }))
+
+  it.effect("a run that spends the session's budget stops the calls of a concurrent run", () =>
+    Effect.gen(function*() {
+      // Each call uses a million input tokens: $2.50 on gpt-4o, $0.15 on gpt-4o-mini; the session allows $2.
+      const { layer, log } = scripted({
+        latency: (request) => (request.model === "gpt-4o" ? "1 second" : "1500 millis"),
+        usage: { inputTokens: 1_000_000, outputTokens: 0 }
+      })
+      const run = (model: string, ids: ReadonlyArray<string>) =>
+        Orchestrator.run(fixedWorkflow(tasks(...ids)), "task", { config: { primaryModel: model, parallelExecution: false } })
+      const fiber = yield* Effect.all([run("gpt-4o", ["big"]), run("gpt-4o-mini", ["small1", "small2"])], {
+        concurrency: "unbounded"
+      }).pipe(Effect.provide(Layer.merge(layer, CostTracker.layer({ maxTotalCost: 2 }))), Effect.fork)
+      yield* TestClock.adjust("1 minute")
+      const [big, small] = yield* Fiber.join(fiber)
+      // The big call spent the session's budget at 1s; the small run learns it as its first call is charged, at
+      // 1.5s, and starts no further agent.
+      assert.deepStrictEqual(log.calls.map((call) => call.request.model), ["gpt-4o", "gpt-4o-mini"])
+      assert.deepStrictEqual(small.agentResults.map((r) => [r.subtaskId, r.status, r.errorTag]), [
+        ["small1", "completed", undefined],
+        ["small2", "cancelled", "BudgetExceeded"]
+      ])
+      assert.strictEqual(small.agentResults[1]!.error, "not started: the session budget (the CostTracker's maxTotalCost) is spent")
+      for (const result of [big, small]) {
+        assert.instanceOf(result.failure, OrchestratorError.BudgetExceeded)
+        assert.strictEqual(result.failure.scope, "session")
+      }
+      assert.closeTo(small.totalCost, 0.15, 1e-12)
+    }))
+
+  it.effect("a run's own maxTotalCost still holds under a larger session budget", () =>
+    Effect.gen(function*() {
+      const perCall = price("gpt-4o", 1000, 200)
+      const { layer, log } = scripted({ usage: { inputTokens: 1000, outputTokens: 200 } })
+      const result = yield* Orchestrator.run(talkative(["a", "b", "c"]), "task", {
+        config: { primaryModel: "gpt-4o", parallelExecution: false, maxTotalCost: 1.5 * perCall }
+      }).pipe(Effect.provide(Layer.merge(layer, CostTracker.layer({ maxTotalCost: 100 }))))
+      assert.strictEqual(log.calls.length, 2)
+      assert.instanceOf(result.failure, OrchestratorError.BudgetExceeded)
+      assert.strictEqual(result.failure.scope, "run")
+      assert.strictEqual(result.failure.limit, 1.5 * perCall)
+    }))
+
+  it.effect("a run under a CostTracker layer cannot turn cost tracking off", () =>
+    Effect.gen(function*() {
+      const { layer, log } = scripted()
+      const error = yield* Orchestrator.run(fixedWorkflow(tasks("a")), "task", {
+        config: { enableCostTracking: false }
+      }).pipe(Effect.flip, Effect.provide(Layer.merge(layer, CostTracker.layer())))
+      assert.strictEqual(error._tag, "InvalidConfig")
+      assert.include(error.message, "enableCostTracking")
+      assert.strictEqual(log.calls.length, 0)
     }))
 })
 

@@ -1,7 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Deferred, Effect, Fiber, Logger, Stream, TestClock } from "effect"
+import { Chunk, Deferred, Effect, Fiber, Stream, TestClock } from "effect"
 import { Orchestrator, OrchestratorEvent, OrchestratorResult, Provider, Workflow } from "multi-agent-orchestration"
 import { fixedWorkflow, recorder, scripted, tasks } from "./helpers.js"
+import { captureLogs } from "./logs.js"
 
 describe("events", () => {
   it.effect("come in order, numbered, with progress from 0 rising to 100", () =>
@@ -161,20 +162,27 @@ describe("events", () => {
       assert.strictEqual(seen.at(-1), "workflow_complete")
     }))
 
-  it.effect("a consumer that throws is logged and the run goes on", () =>
-    Effect.gen(function*() {
-      const logged: Array<string> = []
-      const logger = Logger.make(({ logLevel, message }) => {
-        logged.push(`${logLevel.label} ${(Array.isArray(message) ? message : [message]).map(String).join(" ")}`)
-      })
-      const result = yield* Orchestrator.run(fixedWorkflow(tasks("a")), "task", {
-        onEvent: () => {
-          throw new Error("listener bug")
+  it.effect("a consumer that throws or fails is logged and the run goes on", () => {
+    const logs = captureLogs()
+    return Effect.gen(function*() {
+      const thrown = yield* Orchestrator.run(fixedWorkflow(tasks("a")), "task", {
+        onEvent: (event) => {
+          if (event.type === "agent_start") throw new Error("listener bug")
         }
-      }).pipe(Effect.provide(Provider.simulated()), Effect.provide(Logger.add(logger)))
-      assert.strictEqual(result.status, "completed")
-      assert.isTrue(logged.some((line) => line.startsWith("WARN") && line.includes("Error: listener bug")), logged.join("\n"))
-    }))
+      }).pipe(Effect.provide(Provider.simulated()))
+      assert.strictEqual(thrown.status, "completed")
+      const failing = yield* Orchestrator.run(fixedWorkflow(tasks("a")), "task", {
+        onEvent: (event) => (event.type === "agent_start" ? Effect.die(new Error("listener failure")) : Effect.void)
+      }).pipe(Effect.provide(Provider.simulated()))
+      assert.strictEqual(failing.status, "completed")
+      const warnings = logs.lines.filter((line) => line.level === "WARN").map((line) => line.message)
+      assert.strictEqual(warnings.length, 2)
+      assert.include(warnings[0]!, "onEvent threw; the run goes on")
+      assert.include(warnings[0]!, "listener bug")
+      assert.include(warnings[1]!, "onEvent failed; the run goes on")
+      assert.include(warnings[1]!, "listener failure")
+    }).pipe(Effect.provide(logs.layer))
+  })
 
   it.effect("an agent whose next call is refused by the budget ends cancelled", () =>
     Effect.gen(function*() {

@@ -3,10 +3,13 @@ import { Duration, Effect, Either, Schema } from "effect"
 import {
   AgentResult,
   AgentType,
+  CostTracker,
+  Orchestrator,
   OrchestratorError,
   OrchestratorEvent,
   OrchestratorResult,
   ProviderError,
+  Retry,
   SubTask,
   SynthesisResult,
   TaskStatus
@@ -73,7 +76,9 @@ describe("data models", () => {
       subtaskId: "task-2",
       content: "",
       status: "failed",
-      error: "simulated: rate limited"
+      error: "simulated: rate limited, retry after 3s",
+      errorTag: "RateLimited",
+      failure: new ProviderError.RateLimited({ provider: "simulated", retryAfter: Duration.seconds(3) })
     })
     const result = new OrchestratorResult.OrchestratorResult({
       taskId: "workflow-1",
@@ -103,6 +108,17 @@ describe("data models", () => {
     assert.deepStrictEqual(back, result)
     assert.instanceOf(back.failure, OrchestratorError.BudgetExceeded)
     assert.instanceOf(back.agentResults[0], AgentResult.AgentResult)
+    const failure = back.agentResults[1]!.failure
+    assert.instanceOf(failure, ProviderError.RateLimited)
+    assert.strictEqual(Duration.toMillis(failure.retryAfter!), 3000)
+  })
+
+  it("the public modules carry no engine internals", () => {
+    const exported = (module: object) => new Set(Object.keys(module))
+    for (const name of ["emptyIds", "emptyMetadata"]) assert.isFalse(exported(SubTask).has(name), `SubTask.${name}`)
+    assert.isFalse(exported(CostTracker).has("unsafeRecord"))
+    for (const name of ["delayFor", "backoff"]) assert.isFalse(exported(Retry).has(name), `Retry.${name}`)
+    assert.deepStrictEqual([...exported(Orchestrator)].sort(), ["run", "stream"])
   })
 
   it.effect("the JSON codecs of the models round-trip", () =>

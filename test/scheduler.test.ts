@@ -132,6 +132,9 @@ describe("scheduling", () => {
       const good = yield* run(workflow([{ id: "a", description: "first", priority: 2 }]), "task").pipe(Effect.provide(layer))
       assert.strictEqual(good.status, "completed")
       assert.deepStrictEqual(good.agentResults.map((r) => [r.subtaskId, r.status, r.content]), [["a", "completed", "answer to first"]])
+      // Plain fields are decoded into a SubTask, defaults included, before the agent runs.
+      assert.strictEqual(good.agentResults[0]!.agentType, "worker")
+      assert.strictEqual(log.calls[0]!.request.prompt, "first")
       const bad = yield* run(workflow([{ id: "a", description: "ok" }, { id: "b", description: "x", priority: 1.5 }]), "task").pipe(
         Effect.provide(layer)
       )

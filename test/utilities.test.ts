@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Array as Arr, Duration, Effect, Fiber, Ref, TestClock } from "effect"
+import { Array as Arr, Duration, Effect, Fiber, Random, Ref, type Schedule, TestClock } from "effect"
 import { CostTracker, Format, Pricing, Progress, Retry } from "multi-agent-orchestration"
 
 describe("Format", () => {
@@ -56,19 +56,40 @@ describe("Progress", () => {
 })
 
 describe("Retry", () => {
-  it("backs off exponentially up to the cap", () => {
-    const options = { maxRetries: 5, baseDelay: "1 second", maxDelay: "5 seconds" } as const
-    assert.deepStrictEqual([1, 2, 3, 4].map((n) => Duration.toMillis(Retry.backoff(options, n))), [1000, 2000, 4000, 5000])
-  })
+  const attemptTimes = (schedule: Schedule.Schedule<unknown, unknown>) =>
+    Effect.gen(function*() {
+      const attempts = yield* Ref.make<Array<number>>([])
+      const unstable = Effect.gen(function*() {
+        const now = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
+        yield* Ref.update(attempts, (list) => [...list, now])
+        return yield* Effect.fail({ _tag: "Unavailable", transient: true })
+      })
+      const fiber = yield* Effect.fork(Effect.retry(unstable, schedule))
+      yield* TestClock.adjust("10 minutes")
+      yield* Fiber.await(fiber)
+      return yield* Ref.get(attempts)
+    })
 
-  it("spreads delays by ±20% and never waits less than a rate limit asks", () => {
-    const options = { maxRetries: 3, baseDelay: "1 second" } as const
-    assert.strictEqual(Duration.toMillis(Retry.delayFor(options, 1, undefined, 0)), 800)
-    assert.strictEqual(Duration.toMillis(Retry.delayFor(options, 1, undefined, 0.999999)), 1200)
-    assert.strictEqual(Duration.toMillis(Retry.delayFor({ ...options, jitter: false }, 2, undefined, 0)), 2000)
-    const limited = { _tag: "RateLimited", retryAfter: Duration.seconds(7) }
-    assert.strictEqual(Duration.toMillis(Retry.delayFor(options, 1, limited, 0.5)), 7000)
-  })
+  it.effect("backs off exponentially up to the cap", () =>
+    Effect.gen(function*() {
+      const times = yield* attemptTimes(
+        Retry.transientProviderErrors({ maxRetries: 5, baseDelay: "1 second", maxDelay: "5 seconds", jitter: false })
+      )
+      assert.deepStrictEqual(times, [0, 1000, 3000, 7000, 12000, 17000])
+    }))
+
+  it.effect("spreads delays over ±20% unless jitter is off", () =>
+    Effect.gen(function*() {
+      const times = yield* attemptTimes(Retry.transientProviderErrors({ maxRetries: 3, baseDelay: "1 second" })).pipe(
+        Effect.withRandom(Random.make("jitter"))
+      )
+      const delays = times.slice(1).map((t, i) => t - times[i]!)
+      ;[1000, 2000, 4000].forEach((planned, i) => {
+        assert.isAtLeast(delays[i]!, planned * 0.8)
+        assert.isAtMost(delays[i]!, planned * 1.2)
+      })
+      assert.notDeepEqual(delays, [1000, 2000, 4000])
+    }))
 
   it.effect("the schedule retries with the documented delays (the README's retry_async)", () =>
     Effect.gen(function*() {

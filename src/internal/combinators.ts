@@ -1,3 +1,4 @@
+import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import type { AgentResult } from "../AgentResult.js"
 import { AllBranchesFailed, ConditionFailed, ScoringFailed, StepFailed } from "../OrchestratorError.js"
@@ -7,6 +8,13 @@ import type * as Workflow from "../Workflow.js"
 import { addProgress, advance, emit, type Node } from "./env.js"
 import { budgetFailure, type ChildOutcome, failedOutcome, type Input, type Outcome } from "./outcome.js"
 import { runStep, Step } from "./step.js"
+
+/** A judge's score that is not a number from 0 to 1. */
+class InvalidScore extends Data.TaggedError("InvalidScore")<{ readonly score: number }> {
+  override get message(): string {
+    return `the score must be a number from 0 to 1, got ${this.score}`
+  }
+}
 
 /** Runs a nested workflow as a child of `parent`, with `weight` points of the run's progress. */
 export type RunChild = <R>(
@@ -276,7 +284,7 @@ export const runIterate = <R>(
           const judgement = judgementOf(value)
           return Number.isFinite(judgement.score) && judgement.score >= 0 && judgement.score <= 1
             ? Effect.succeed(judgement)
-            : Effect.fail(`the score must be a number from 0 to 1, got ${judgement.score}`)
+            : Effect.fail(new InvalidScore({ score: judgement.score }))
         })
       )
       if (scored._tag === "Failed") {

@@ -1,10 +1,12 @@
 import type * as Clock from "effect/Clock"
+import type * as Schedule from "effect/Schedule"
 import type { AgentResult } from "../AgentResult.js"
 import type * as CostTracker from "../CostTracker.js"
 import type { OrchestratorConfig } from "../OrchestratorConfig.js"
+import type { BudgetExceeded } from "../OrchestratorError.js"
 import type { OrchestratorEvent, Of, Type } from "../OrchestratorEvent.js"
 import type * as Provider from "../Provider.js"
-import type * as Retry from "../Retry.js"
+import type { ProviderError } from "../ProviderError.js"
 import type { Usage } from "../Usage.js"
 import type { Pool } from "./pool.js"
 import type { Watchdog } from "./watchdog.js"
@@ -15,10 +17,16 @@ export interface RunEnv {
   readonly config: OrchestratorConfig
   /** The user's provider; agents get a metered, retrying wrapper around it. */
   readonly provider: Provider.Service
+  /** The run's own ledger (absent when cost tracking is off): what the result reports, and `maxTotalCost`. */
   readonly tracker: CostTracker.Service | undefined
+  /** The same ledger's synchronous `record`, for the per-call hot path. */
+  readonly record: ((charge: CostTracker.Charge) => CostTracker.Recorded) | undefined
+  /** The `CostTracker` provided to the run, shared with other runs: it sees every charge, and its budget holds. */
+  readonly session: CostTracker.Service | undefined
   readonly pool: Pool
   readonly watchdog: Watchdog
-  readonly retryPolicy: Retry.Options
+  /** Decides, for each transient failure of a provider call, whether and when it is tried again. */
+  readonly retry: Schedule.Schedule<unknown, ProviderError>
   readonly clock: Clock.Clock
   readonly context: Readonly<Record<string, unknown>>
   /** Receives every event; absent when nobody listens, so that events cost nothing. */
@@ -34,8 +42,10 @@ export interface RunEnv {
   }
   sequence: number
   progress: number
-  /** Set once the budget is spent: no further provider call starts. */
+  /** Set once a budget is spent: no further provider call starts. */
   budgetSpent: boolean
+  /** Which budget was spent, and how much, when it stopped the run. */
+  budgetStop: BudgetExceeded | undefined
   workflows: number
 }
 

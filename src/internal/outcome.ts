@@ -40,11 +40,13 @@ export interface ChildOutcome extends Outcome {
   readonly outputTokens: number
 }
 
+/** The run's failure once a budget stopped it: which budget, and what was spent by the end. */
 export const budgetFailure = (node: Node): Effect.Effect<BudgetExceeded> => {
-  const limit = node.env.config.maxTotalCost ?? 0
-  const tracker = node.env.tracker
-  return tracker === undefined
-    ? Effect.succeed(new BudgetExceeded({ spent: 0, limit }))
-    : Effect.map(tracker.total, (spent) => new BudgetExceeded({ spent, limit }))
+  const env = node.env
+  const stop = env.budgetStop
+  if (stop === undefined) return Effect.succeed(new BudgetExceeded({ spent: 0, limit: env.config.maxTotalCost ?? 0 }))
+  const ledger = stop.scope === "session" ? env.session : env.tracker
+  return ledger === undefined
+    ? Effect.succeed(stop)
+    : Effect.map(ledger.total, (spent) => new BudgetExceeded({ spent, limit: stop.limit, scope: stop.scope }))
 }
-

@@ -1,5 +1,6 @@
 import type { AgentResult } from "../AgentResult.js"
-import { emptyIds, emptyMetadata, SubTask } from "../SubTask.js"
+import { SubTask } from "../SubTask.js"
+import { emptyIds, emptyMetadata } from "./empty.js"
 import { unsafeMake } from "./unsafe.js"
 import type * as Workflow from "../Workflow.js"
 

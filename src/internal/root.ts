@@ -2,40 +2,29 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import type { AgentResult } from "../AgentResult.js"
 import * as CostTracker from "../CostTracker.js"
+import type { RunOptions } from "../Orchestrator.js"
 import * as OrchestratorConfig from "../OrchestratorConfig.js"
 import { InvalidConfig, WorkflowCancelled } from "../OrchestratorError.js"
 import type { OrchestratorEvent } from "../OrchestratorEvent.js"
 import { OrchestratorResult } from "../OrchestratorResult.js"
 import * as Pricing from "../Pricing.js"
 import * as Provider from "../Provider.js"
+import * as Retry from "../Retry.js"
 import type { Usage } from "../Usage.js"
 import type * as Workflow from "../Workflow.js"
 import { emit, makeNode, type Node, type RunEnv } from "./env.js"
 import { interpret } from "./interpret.js"
 import type { Outcome } from "./outcome.js"
 import { makePool } from "./pool.js"
-import { meteredProvider, Step } from "./step.js"
+import { meteredProvider } from "./calls.js"
+import { Step } from "./step.js"
+import { recorderOf } from "./trackers.js"
 import { makeWatchdog } from "./watchdog.js"
 import { generateDocuments } from "./documents.js"
-
-/** Options of `Orchestrator.run` and `Orchestrator.stream`. */
-export interface RunOptions {
-  /** The configuration; every field is optional. Validated before anything runs. */
-  readonly config?: OrchestratorConfig.Input | OrchestratorConfig.OrchestratorConfig | undefined
-  /** The run's title, for events and reports. Default: the task, cut to 100 characters. */
-  readonly title?: string | undefined
-  /** Free-form values every step of the workflow can read. */
-  readonly context?: Readonly<Record<string, unknown>> | undefined
-  /** Called with every event, in order, on its own fiber (the README's `stream_callback`). */
-  readonly onEvent?: ((event: OrchestratorEvent) => Effect.Effect<void> | void) | undefined
-  /** The run's id. Default: a random UUID. */
-  readonly taskId?: string | undefined
-  /** When this effect completes, the run stops: in-flight agents are interrupted and the result is `cancelled`. */
-  readonly cancelWhen?: Effect.Effect<unknown> | undefined
-}
 
 /** A run whose inputs are valid, ready to execute. */
 export interface Prepared {
@@ -43,6 +32,22 @@ export interface Prepared {
   readonly task: string
   readonly title: string
   readonly taskId: string
+  /** The `CostTracker` provided to the run, if any: the session's ledger. */
+  readonly session: CostTracker.Service | undefined
+  /** How long `onEvent` may take to receive the last events once the run is cancelled. */
+  readonly gracePeriod: Duration.Duration
+}
+
+const defaultGracePeriod = Duration.seconds(1)
+
+const gracePeriodOf = (input: Duration.DurationInput | undefined, problems: Array<string>): Duration.Duration => {
+  if (input === undefined) return defaultGracePeriod
+  // `Duration` reads a negative or NaN input as zero; here it is a mistake to report.
+  const negative = typeof input === "number" ? !(input >= 0) : typeof input === "string" && input.trim().startsWith("-")
+  const decoded = negative ? Option.none() : Duration.decodeUnknown(input)
+  if (Option.isSome(decoded)) return decoded.value
+  problems.push(`onEventGracePeriod must be a duration of 0 or more, got ${JSON.stringify(String(input))}`)
+  return defaultGracePeriod
 }
 
 const uuid = Effect.map(
@@ -70,10 +75,17 @@ export const prepare = (
         return Effect.succeed(OrchestratorConfig.defaults)
       })
     )
+    const gracePeriod = gracePeriodOf(options.onEventGracePeriod, problems)
+    const session = Option.getOrUndefined(yield* Effect.serviceOption(CostTracker.CostTracker))
+    if (session !== undefined && !config.enableCostTracking) {
+      problems.push(
+        "enableCostTracking must not be false under a CostTracker layer: the run would escape its ledger and budget"
+      )
+    }
     if (problems.length > 0) return yield* new InvalidConfig({ problems })
     const taskId = options.taskId ?? (yield* uuid)
     const title = options.title ?? (task.length > 100 ? `${task.slice(0, 97)}...` : task)
-    return { config, task, title, taskId }
+    return { config, task, title, taskId, session, gracePeriod }
   })
 
 const isoTime = (millis: number): string => new Date(millis).toISOString()
@@ -182,13 +194,15 @@ export const execute = <R>(
       config,
       provider,
       tracker,
+      record: tracker === undefined ? undefined : recorderOf(tracker),
+      session: prepared.session,
       pool: makePool(config.concurrency),
       watchdog: yield* makeWatchdog(clock),
-      retryPolicy: {
+      retry: options.retry ?? Retry.transientProviderErrors({
         maxRetries: config.maxRetries,
         baseDelay: Duration.seconds(config.retryBaseDelaySeconds),
         maxDelay: Duration.seconds(config.retryMaxDelaySeconds)
-      },
+      }),
       clock,
       context: options.context ?? {},
       sink,
@@ -197,6 +211,7 @@ export const execute = <R>(
       sequence: 0,
       progress: 0,
       budgetSpent: false,
+      budgetStop: undefined,
       workflows: 0
     }
     // The top-level workflow gets 99 points of progress; the last one is workflow_complete's.

@@ -1,28 +1,18 @@
 import * as Cause from "effect/Cause"
-import * as Data from "effect/Data"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
-import * as Random from "effect/Random"
-import type * as Provider from "../Provider.js"
-import { isTransient, type ProviderError } from "../ProviderError.js"
-import * as Retry from "../Retry.js"
-import type { Usage } from "../Usage.js"
-import { unsafeRecord } from "../CostTracker.js"
-import { describeCause } from "./describe.js"
-import { addUsage, chargeNode, emit, type Node, type RunEnv } from "./env.js"
+import * as Option from "effect/Option"
+import * as Predicate from "effect/Predicate"
+import * as Schema from "effect/Schema"
+import { AgentFailure, type BudgetExceeded, StepTimedOut } from "../OrchestratorError.js"
 import type { SubTask } from "../SubTask.js"
+import type { Usage } from "../Usage.js"
+import { describeCause } from "./describe.js"
+import type { Node } from "./env.js"
 import type { Worker } from "./pool.js"
 import type { Guarded } from "./watchdog.js"
-
-/** A step (an agent, a decomposition, a synthesis) took longer than its time bound. */
-export class StepTimedOut extends Data.TaggedError("StepTimedOut")<{ readonly seconds: number }> {
-  override get message(): string {
-    return `timed out after ${Duration.format(Duration.seconds(this.seconds))}`
-  }
-}
 
 /**
  * One step of a run: who its provider calls are charged to, and what they used so far. The step running on a
@@ -88,117 +78,16 @@ export const CurrentStep: FiberRef.FiberRef<StepHolder> = FiberRef.unsafeMake<St
   join: (parent) => parent
 })
 
-/** Charges a call's usage to its step and to the run; returns whether a budget warning is due. */
-const meter = (step: Step, model: string, usage: Usage): void => {
-  const env = step.node.env
-  step.inputTokens += usage.inputTokens
-  step.outputTokens += usage.outputTokens
-  step.cachedInputTokens += usage.cachedInputTokens ?? 0
-  step.cacheWriteInputTokens += usage.cacheWriteInputTokens ?? 0
-  if (usage.estimated === true) step.estimated = true
-  addUsage(env, usage)
-  const tracker = env.tracker
-  if (tracker === undefined) return chargeNode(step.node, 0, usage)
-  const recorded = unsafeRecord(tracker, { model, usage, agentId: step.agentId, tier: step.tier })!
-  step.cost += recorded.cost
-  chargeNode(step.node, recorded.cost, usage)
-  if (recorded.exhausted) env.budgetSpent = true
-  if (recorded.crossedWarning && env.config.maxTotalCost !== undefined) {
-    emit(step.node, "budget_warning", {
-      spent: recorded.total,
-      limit: env.config.maxTotalCost,
-      threshold: env.config.budgetWarningThreshold
-    }, step.agentId)
-  }
-}
-
-/**
- * One attempt, then retries of transient errors with backoff (and at least a rate limit's `retryAfter`) up to
- * `maxRetries`. Must be called lazily (inside an effect): it starts the call.
- */
-const attempts = (
-  step: Step,
-  request: Provider.CompletionRequest,
-  model: string,
-  number: number
-): Effect.Effect<Provider.Completion, ProviderError> => {
-  const env = step.node.env
-  // Once the budget is spent no call may start. The step is cancelled, not failed: an interruption, which
-  // user code cannot swallow by mistake with `catchAll`.
-  if (env.budgetSpent) {
-    step.refusedByBudget = true
-    return Effect.interrupt
-  }
-  step.attempts++
-  step.model = model
-  return Effect.matchEffect(env.provider.complete(request.model === model ? request : { ...request, model }), {
-    onSuccess: (completion) => {
-      meter(step, completion.model, completion.usage)
-      return Effect.succeed(completion)
-    },
-    onFailure: (error) => {
-      if (error.usage !== undefined) meter(step, model, error.usage)
-      const policy = env.retryPolicy
-      if (!isTransient(error) || number > policy.maxRetries) return Effect.fail(error)
-      return Effect.flatMap(Random.next, (random) => {
-        const delay = Retry.delayFor(policy, number, error, random)
-        emit(step.node, "agent_retry", {
-          subtaskId: step.subtaskId,
-          attempt: number,
-          errorTag: error._tag,
-          reason: error.message,
-          model,
-          nextModel: model,
-          delayMillis: Duration.toMillis(delay)
-        }, step.agentId)
-        return Effect.zipRight(
-          Effect.sleep(delay),
-          Effect.suspend(() => attempts(step, request, model, number + 1))
-        )
-      })
-    }
-  })
-}
-
-/** A provider call on behalf of a step: metered, budgeted, retried, then retried on the fallback model. */
-const completeFor = (step: Step, request: Provider.CompletionRequest) => {
-  const env = step.node.env
-  const primary = request.model ?? step.defaultModel
-  const first = attempts(step, request, primary, 1)
-  const fallback = env.config.fallbackModel
-  if (fallback === undefined || fallback === primary) return first
-  return Effect.catchAll(first, (error) => {
-    if (!isTransient(error)) return Effect.fail(error)
-    emit(step.node, "agent_retry", {
-      subtaskId: step.subtaskId,
-      attempt: env.retryPolicy.maxRetries + 1,
-      errorTag: error._tag,
-      reason: error.message,
-      model: primary,
-      nextModel: fallback,
-      delayMillis: 0
-    }, step.agentId)
-    return attempts(step, request, fallback, 1)
-  })
-}
-
-/**
- * The provider every step of a run sees. Calls are charged to the step running on the calling fiber; a call
- * made outside any step (say, in a custom condition) is charged to `unattributed`.
- */
-export const meteredProvider = (env: RunEnv, unattributed: () => Step): Provider.Service => ({
-  name: env.provider.name,
-  defaultModel: env.provider.defaultModel,
-  complete: (request) =>
-    Effect.withFiberRuntime((fiber) => completeFor(fiber.getFiberRef(CurrentStep).step ?? unattributed(), request))
-})
-
 /** How a step ended. */
 export type StepOutcome<A> =
   | { readonly _tag: "Done"; readonly value: A; readonly step: Step; readonly seconds: number }
   | {
     readonly _tag: "Failed"
     readonly error: string
+    /** The failure's `_tag`: see `AgentResult.errorTag`. */
+    readonly errorTag: string
+    /** The failure, when it is one of the library's own errors. */
+    readonly failure: AgentFailure | undefined
     /** True when the step was stopped by the budget rather than failing. */
     readonly cancelled: boolean
     readonly step: Step
@@ -215,11 +104,33 @@ export const succeeded = <A>(step: Step, value: A): StepOutcome<A> => ({
   seconds: secondsSince(step)
 })
 
+const isAgentFailure = Schema.is(AgentFailure)
+
+/** Why a budget stopped a step, in words. */
+export const budgetMessage = (stop: BudgetExceeded | undefined): string =>
+  stop?.scope === "session"
+    ? "the session budget (the CostTracker's maxTotalCost) is spent"
+    : "the budget (maxTotalCost) is spent"
+
 /** A step that failed, died, timed out or was stopped by the budget. */
 export const failed = <A>(step: Step, cause: Cause.Cause<unknown>): StepOutcome<A> => {
-  const cancelled = step.refusedByBudget && step.node.env.budgetSpent
-  const error = cancelled ? "cancelled: the budget (maxTotalCost) is spent" : describeCause(cause)
-  return { _tag: "Failed", error, cancelled, step, seconds: secondsSince(step) }
+  const env = step.node.env
+  const seconds = secondsSince(step)
+  if (step.refusedByBudget && env.budgetSpent) {
+    const stop = env.budgetStop
+    const error = `cancelled: ${budgetMessage(stop)}`
+    return { _tag: "Failed", error, errorTag: "BudgetExceeded", failure: stop, cancelled: true, step, seconds }
+  }
+  const error = describeCause(cause)
+  const failure = Cause.failureOption(cause)
+  if (Option.isSome(failure)) {
+    const value = failure.value
+    const errorTag = Predicate.hasProperty(value, "_tag") && typeof value._tag === "string" ? value._tag : "UnknownError"
+    const typed = isAgentFailure(value) ? value : undefined
+    return { _tag: "Failed", error, errorTag, failure: typed, cancelled: false, step, seconds }
+  }
+  const errorTag = Cause.isDie(cause) ? "Defect" : "Interrupted"
+  return { _tag: "Failed", error, errorTag, failure: undefined, cancelled: false, step, seconds }
 }
 
 /** Turns the exit of a step's body into an outcome. */

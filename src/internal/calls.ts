@@ -1,0 +1,202 @@
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as ScheduleDecision from "effect/ScheduleDecision"
+import * as ScheduleIntervals from "effect/ScheduleIntervals"
+import type * as CostTracker from "../CostTracker.js"
+import { BudgetExceeded } from "../OrchestratorError.js"
+import type * as Provider from "../Provider.js"
+import { isTransient, type ProviderError } from "../ProviderError.js"
+import type { Usage } from "../Usage.js"
+import { addUsage, chargeNode, emit, type RunEnv } from "./env.js"
+import { CurrentStep, type Step } from "./step.js"
+
+// Every provider call of a run goes through here: it is charged to the step that makes it (and to the run, and
+// to the session's tracker), refused once a budget is spent, retried as the run's schedule says, then tried on
+// the fallback model.
+
+/** Stops every further provider call of the run; the first budget to be spent is the one reported. */
+const stopRun = (env: RunEnv, stop: BudgetExceeded): void => {
+  if (env.budgetSpent) return
+  env.budgetSpent = true
+  env.budgetStop = stop
+}
+
+/**
+ * Charges a call's usage to its step, to the run and to the session's tracker. The run's own ledger is
+ * charged synchronously; the effect returned, if any, charges the session.
+ */
+const meter = (step: Step, model: string, usage: Usage): Effect.Effect<void> | undefined => {
+  const env = step.node.env
+  step.inputTokens += usage.inputTokens
+  step.outputTokens += usage.outputTokens
+  step.cachedInputTokens += usage.cachedInputTokens ?? 0
+  step.cacheWriteInputTokens += usage.cacheWriteInputTokens ?? 0
+  if (usage.estimated === true) step.estimated = true
+  addUsage(env, usage)
+  const record = env.record
+  if (record === undefined) {
+    chargeNode(step.node, 0, usage)
+  } else {
+    const recorded = record({ model, usage, agentId: step.agentId, tier: step.tier })
+    step.cost += recorded.cost
+    chargeNode(step.node, recorded.cost, usage)
+    const limit = env.config.maxTotalCost
+    if (limit !== undefined) {
+      if (recorded.exhausted) stopRun(env, new BudgetExceeded({ spent: recorded.total, limit, scope: "run" }))
+      if (recorded.crossedWarning) {
+        emit(step.node, "budget_warning", {
+          spent: recorded.total,
+          limit,
+          threshold: env.config.budgetWarningThreshold
+        }, step.agentId)
+      }
+    }
+  }
+  return env.session === undefined ? undefined : meterSession(step, env.session, model, usage)
+}
+
+/**
+ * Records a call in the session's tracker, whose agents are keyed by run: `taskId/agentId`. Only the charge
+ * that spends the session's budget, or crosses its warning threshold, costs more than the `record`.
+ */
+const meterSession = (step: Step, session: CostTracker.Service, model: string, usage: Usage): Effect.Effect<void> => {
+  const env = step.node.env
+  const spent = (recorded: CostTracker.Recorded) =>
+    Effect.catchAll(session.ensureBudget, ({ limit }) =>
+      Effect.sync(() => stopRun(env, new BudgetExceeded({ spent: recorded.total, limit, scope: "session" }))))
+  const warn = (recorded: CostTracker.Recorded) =>
+    Effect.map(session.snapshot, ({ maxTotalCost, warningThreshold }) => {
+      if (maxTotalCost === undefined) return
+      const data = { spent: recorded.total, limit: maxTotalCost, threshold: warningThreshold }
+      emit(step.node, "budget_warning", data, step.agentId)
+    })
+  return Effect.flatMap(
+    session.record({ model, usage, agentId: `${env.taskId}/${step.agentId}`, tier: step.tier }),
+    (recorded) => {
+      const stop = recorded.exhausted && !env.budgetSpent ? spent(recorded) : Effect.void
+      return recorded.crossedWarning ? Effect.zipRight(warn(recorded), stop) : stop
+    }
+  )
+}
+
+/**
+ * Once a budget is spent no call may start. The step is cancelled, not failed: an interruption, which user
+ * code cannot swallow by mistake with `catchAll`.
+ */
+const refuse = (step: Step): Effect.Effect<never> => {
+  step.refusedByBudget = true
+  return Effect.interrupt
+}
+
+const retryAfterMillis = (error: ProviderError): number =>
+  error._tag === "RateLimited" && error.retryAfter !== undefined ? Duration.toMillis(error.retryAfter) : 0
+
+/**
+ * Attempt number `number` of a call on `model`, and the retries after it: each transient failure is fed to
+ * the run's retry schedule (in state `state`), which says whether and when to try again; a rate limit's
+ * `retryAfter` is waited at least. A call that succeeds costs one `matchEffect`: the schedule is stepped only
+ * after a failure. Must be called lazily (inside an effect): it starts the call.
+ */
+const attempt = (
+  step: Step,
+  request: Provider.CompletionRequest,
+  model: string,
+  number: number,
+  state: unknown
+): Effect.Effect<Provider.Completion, ProviderError> => {
+  const env = step.node.env
+  if (env.budgetSpent) return refuse(step)
+  const session = env.session
+  if (session === undefined) return send(step, request, model, number, state)
+  return Effect.matchEffect(session.ensureBudget, {
+    onFailure: ({ limit, spent }) => {
+      stopRun(env, new BudgetExceeded({ spent, limit, scope: "session" }))
+      return refuse(step)
+    },
+    onSuccess: () => send(step, request, model, number, state)
+  })
+}
+
+const send = (
+  step: Step,
+  request: Provider.CompletionRequest,
+  model: string,
+  number: number,
+  state: unknown
+): Effect.Effect<Provider.Completion, ProviderError> => {
+  const env = step.node.env
+  step.attempts++
+  step.model = model
+  return Effect.matchEffect(env.provider.complete(request.model === model ? request : { ...request, model }), {
+    onSuccess: (completion) => {
+      const charged = meter(step, completion.model, completion.usage)
+      return charged === undefined ? Effect.succeed(completion) : Effect.as(charged, completion)
+    },
+    onFailure: (error) => {
+      const charged = error.usage === undefined ? undefined : meter(step, model, error.usage)
+      const next = isTransient(error) ? retry(step, request, model, number, state, error) : Effect.fail(error)
+      return charged === undefined ? next : Effect.zipRight(charged, next)
+    }
+  })
+}
+
+const retry = (
+  step: Step,
+  request: Provider.CompletionRequest,
+  model: string,
+  number: number,
+  state: unknown,
+  error: ProviderError
+): Effect.Effect<Provider.Completion, ProviderError> => {
+  const env = step.node.env
+  const now = env.clock.unsafeCurrentTimeMillis()
+  return Effect.flatMap(env.retry.step(now, error, state), ([next, , decision]) => {
+    if (ScheduleDecision.isDone(decision)) return Effect.fail(error)
+    const delayMillis = Math.round(Math.max(ScheduleIntervals.start(decision.intervals) - now, retryAfterMillis(error), 0))
+    emit(step.node, "agent_retry", {
+      subtaskId: step.subtaskId,
+      attempt: number,
+      errorTag: error._tag,
+      reason: error.message,
+      model,
+      nextModel: model,
+      delayMillis
+    }, step.agentId)
+    const again = Effect.suspend(() => attempt(step, request, model, number + 1, next))
+    return delayMillis === 0 ? again : Effect.zipRight(Effect.sleep(Duration.millis(delayMillis)), again)
+  })
+}
+
+/** A provider call on behalf of a step: metered, budgeted, retried, then retried on the fallback model. */
+const completeFor = (step: Step, request: Provider.CompletionRequest) => {
+  const env = step.node.env
+  const primary = request.model ?? step.defaultModel
+  const initial = env.retry.initial
+  const fallback = env.config.fallbackModel
+  if (fallback === undefined || fallback === primary) return attempt(step, request, primary, 1, initial)
+  const before = step.attempts
+  return Effect.catchAll(attempt(step, request, primary, 1, initial), (error) => {
+    if (!isTransient(error)) return Effect.fail(error)
+    emit(step.node, "agent_retry", {
+      subtaskId: step.subtaskId,
+      attempt: step.attempts - before,
+      errorTag: error._tag,
+      reason: error.message,
+      model: primary,
+      nextModel: fallback,
+      delayMillis: 0
+    }, step.agentId)
+    return attempt(step, request, fallback, 1, initial)
+  })
+}
+
+/**
+ * The provider every step of a run sees. Calls are charged to the step running on the calling fiber; a call
+ * made outside any step (say, in a custom condition) is charged to `unattributed`.
+ */
+export const meteredProvider = (env: RunEnv, unattributed: () => Step): Provider.Service => ({
+  name: env.provider.name,
+  defaultModel: env.provider.defaultModel,
+  complete: (request) =>
+    Effect.withFiberRuntime((fiber) => completeFor(fiber.getFiberRef(CurrentStep).step ?? unattributed(), request))
+})
