@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import * as Schema from "effect/Schema"
@@ -242,12 +243,25 @@ export interface Iterate<R> {
 }
 
 /**
+ * A step that waits for a person to approve or reject (see `approval`).
+ *
+ * @since 0.2.0
+ * @category Models
+ */
+export interface Approval {
+  readonly _tag: "Approval"
+  readonly prompt: (context: RunContext) => string
+  /** How long to wait for a decision before the step fails; undefined waits forever. */
+  readonly timeout: Duration.Duration | undefined
+}
+
+/**
  * The shapes a workflow can take.
  *
  * @since 0.1.0
  * @category Models
  */
-export type Definition<R> = Agents<R> | Sequential<R> | Parallel<R> | Conditional<R> | Iterate<R>
+export type Definition<R> = Agents<R> | Sequential<R> | Parallel<R> | Conditional<R> | Iterate<R> | Approval
 
 /**
  * A workflow needing services `R` (besides the `Provider`, which the orchestrator supplies).
@@ -306,6 +320,8 @@ const children = <R>(definition: Definition<R>): ReadonlyArray<Workflow<R>> => {
       return Object.values(definition.branches)
     case "Iterate":
       return [definition.workflow]
+    case "Approval":
+      return []
   }
 }
 
@@ -689,3 +705,39 @@ export const agent = (options: {
       ),
     synthesize: (results) => Effect.succeed(results[0]?.content ?? "")
   })
+
+/**
+ * A step that waits for a person to approve or reject, in a durable run (`Orchestrator.run` with `durable`).
+ * It emits `approval_requested` with the prompt; `Orchestrator.approve(runId, name, { approved, note })` (or
+ * `orchestrate approve RUN NAME`) decides. Approved, its output is the note (or "approved"), which later
+ * steps of a `sequential` see in `previous`; rejected, it fails with `ApprovalRejected`; with no decision
+ * within `timeout`, it fails with `ApprovalTimedOut`. While it waits, the process may end: the request and
+ * the decision live in the store, and a resumed run continues from here.
+ *
+ * @since 0.2.0
+ * @category Constructors
+ * @example
+ * ```ts
+ * import { Workflow } from "multi-agent-orchestration"
+ *
+ * const reviewed = Workflow.sequential(
+ *   Workflow.agent({ name: "draft" }),
+ *   Workflow.approval({ name: "review", prompt: "Publish this draft?", timeout: "3 days" }),
+ *   Workflow.agent({ name: "publish" })
+ * )
+ * ```
+ */
+export const approval = (options: {
+  readonly name: string
+  readonly prompt: string | ((context: RunContext) => string)
+  readonly timeout?: Duration.DurationInput | undefined
+}): Workflow => {
+  const prompt = options.prompt
+  const problems: Array<string> = []
+  if (typeof options.name !== "string" || options.name.trim() === "") problems.push("an approval needs a name")
+  return fromDefinition(options.name, {
+    _tag: "Approval",
+    prompt: typeof prompt === "string" ? () => prompt : prompt,
+    timeout: options.timeout === undefined ? undefined : Duration.decode(options.timeout)
+  }, problems)
+}

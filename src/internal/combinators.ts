@@ -6,7 +6,8 @@ import { SynthesisResult } from "../SynthesisResult.js"
 import type * as Workflow from "../Workflow.js"
 import { addProgress, advance, emit, type Node } from "./env.js"
 import { budgetFailure, type ChildOutcome, failedOutcome, type Input, type Outcome } from "./outcome.js"
-import { runStep, Step } from "./step.js"
+import { runStep } from "./durable/steps.js"
+import { Step } from "./step.js"
 
 /** Runs a nested workflow as a child of `parent`, with `weight` points of the run's progress. */
 export type RunChild = <R>(

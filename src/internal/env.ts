@@ -6,6 +6,7 @@ import type { OrchestratorEvent, Of, Type } from "../OrchestratorEvent.js"
 import type * as Provider from "../Provider.js"
 import type * as Retry from "../Retry.js"
 import type { Usage } from "../Usage.js"
+import type { Journal } from "./durable/journal.js"
 import type { Pool } from "./pool.js"
 import type { Watchdog } from "./watchdog.js"
 
@@ -32,6 +33,8 @@ export interface RunEnv {
   /** Set once the budget is spent: no further provider call starts. */
   budgetSpent: boolean
   workflows: number
+  /** The journal of a durable run; undefined otherwise, which is all the engine checks. */
+  readonly journal?: Journal | undefined
 }
 
 /** One workflow being interpreted: where its events go, its share of the run's progress, what it cost. */

@@ -20,6 +20,7 @@ import { makePool } from "./pool.js"
 import { meteredProvider, Step } from "./step.js"
 import { makeWatchdog } from "./watchdog.js"
 import { generateDocuments } from "./documents.js"
+import { type DurableOptions, durableMetadata, journalOf } from "./durable/options.js"
 
 /** Options of `Orchestrator.run` and `Orchestrator.stream`. */
 export interface RunOptions {
@@ -35,6 +36,8 @@ export interface RunOptions {
   readonly taskId?: string | undefined
   /** When this effect completes, the run stops: in-flight agents are interrupted and the result is `cancelled`. */
   readonly cancelWhen?: Effect.Effect<unknown> | undefined
+  /** Records the run in the `RunStore` in context as it goes, so that it can be resumed (see `Orchestrator.resume`). */
+  readonly durable?: DurableOptions | undefined
 }
 
 /** A run whose inputs are valid, ready to execute. */
@@ -108,7 +111,7 @@ const buildResult = (
       failure: outcome.failure,
       startedAt: isoTime(started),
       completedAt: isoTime(now),
-      metadata: { ...outcome.metadata, config: { ...prepared.config } }
+      metadata: { ...outcome.metadata, config: { ...prepared.config }, ...durableMetadata(env, costs?.total.cost ?? 0) }
     }, true)
   })
 
@@ -175,6 +178,7 @@ export const execute = <R>(
       : undefined
     const clock = yield* Effect.clock
     const started = clock.unsafeCurrentTimeMillis()
+    const journal = journalOf(options)
     const env: RunEnv = {
       taskId: prepared.taskId,
       config,
@@ -189,7 +193,8 @@ export const execute = <R>(
       },
       clock,
       context: options.context ?? {},
-      sink,
+      sink: journal === undefined ? sink : journal.sink(sink),
+      journal,
       finished: [],
       usage: { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0 },
       sequence: 0,
