@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Effect, Either, Layer, TestClock } from "effect"
+import { Deferred, Duration, Effect, Either, Fiber, Layer, Option, TestClock } from "effect"
 import {
   Orchestrator,
   type OrchestratorResult,
@@ -7,16 +7,16 @@ import {
   RunStore,
   Workflow
 } from "multi-agent-orchestration"
-import { fixedWorkflow, tasks } from "./helpers.js"
+import { fixedWorkflow, recorder, tasks } from "./helpers.js"
 
 const config = { primaryModel: "gpt-4o", maxConcurrentAgents: 2, maxRetries: 0 }
 
 /** The simulated provider, counting calls; `onCall(n)` runs as call n starts. */
-const counted = (onCall: (n: number) => Effect.Effect<void> = () => Effect.void) => {
+const counted = (onCall: (n: number) => Effect.Effect<void> = () => Effect.void, latency: Duration.DurationInput = "2 millis") => {
   const log = { calls: 0, prompts: [] as Array<string> }
   const layer = Layer.effect(
     Provider.Provider,
-    Effect.map(Provider.makeSimulated({ latency: "2 millis" }), (simulated) =>
+    Effect.map(Provider.makeSimulated({ latency }), (simulated) =>
       Provider.Provider.of({
         ...simulated,
         complete: (request) =>
@@ -169,3 +169,101 @@ const memoryRun = (
       stopping.layer
     )
   })
+
+const reviewed = Workflow.sequential([
+  Workflow.agent({ name: "draft" }),
+  Workflow.approval({ name: "review", prompt: "Publish the draft?", timeout: "1 hour" }),
+  Workflow.agent({ name: "publish" })
+])
+
+describe("approval steps", () => {
+  it.effect("wait for a decision: approve with a note, and later steps see the note", () =>
+    Effect.gen(function*() {
+      const calls = counted(undefined, 0)
+      const events = recorder()
+      const fiber = yield* Effect.fork(Effect.provide(
+        Orchestrator.run(reviewed, "Write about tides", { config, durable: { runId: "a" }, onEvent: events.onEvent }),
+        calls.layer
+      ))
+      yield* TestClock.adjust("10 seconds")
+      const requested = events.ofType("approval_requested")
+      assert.strictEqual(requested.length, 1)
+      assert.deepStrictEqual(
+        { step: requested[0]!.data.step, prompt: requested[0]!.data.prompt, expiresAt: requested[0]!.data.expiresAt },
+        { step: "review", prompt: "Publish the draft?", expiresAt: 3_600_000 }
+      )
+      assert.strictEqual(calls.log.calls, 1)
+      const store = yield* RunStore.RunStore
+      const waiting = yield* store.approvals("a")
+      assert.deepStrictEqual(waiting.map((a) => [a.step, a.decision]), [["review", undefined]])
+      const unknown = yield* Effect.flip(Orchestrator.approve("a", "revue", { approved: true }))
+      assert.strictEqual(unknown._tag, "ApprovalNotFound")
+      yield* Orchestrator.approve("a", "review", { approved: true, note: "Cut the second paragraph." })
+      yield* TestClock.adjust("1 second")
+      const result = yield* Fiber.join(fiber)
+      assert.strictEqual(result.status, "completed")
+      assert.strictEqual(calls.log.calls, 2)
+      assert.include(calls.log.prompts[1]!, "Cut the second paragraph.")
+    }).pipe(Effect.provide(RunStore.layerMemory)))
+
+  it.effect("no decision within the timeout fails the step with ApprovalTimedOut", () =>
+    Effect.gen(function*() {
+      const calls = counted(undefined, 0)
+      const alone = Workflow.approval({ name: "review", prompt: "Go?", timeout: "1 hour" })
+      const fiber = yield* Effect.fork(Effect.provide(
+        // Reading the store every 10 minutes keeps the TestClock's work small.
+        Orchestrator.run(alone, "Write about tides", { config, durable: { runId: "t", pollSeconds: 600 } }),
+        calls.layer
+      ))
+      yield* TestClock.adjust("59 minutes")
+      assert.isTrue(Option.isNone(yield* Fiber.poll(fiber)))
+      yield* TestClock.adjust("2 minutes")
+      const result = yield* Fiber.join(fiber)
+      assert.strictEqual(result.status, "failed")
+      assert.strictEqual(result.failure?._tag, "ApprovalTimedOut")
+      const inPipeline = yield* Effect.fork(Effect.provide(
+        Orchestrator.run(reviewed, "Write about tides", { config, durable: { runId: "t2", pollSeconds: 600 } }),
+        calls.layer
+      ))
+      yield* TestClock.adjust("2 hours")
+      const failed = yield* Fiber.join(inPipeline)
+      assert.strictEqual(failed.status, "failed")
+      assert.include(failed.error ?? "", "got no decision within 3600 s")
+    }).pipe(Effect.provide(RunStore.layerMemory)))
+
+  it.effect("suspend: the run ends waiting, nothing held; approve, then resume continues without redoing the draft", () =>
+    Effect.gen(function*() {
+      const first = counted(undefined, 0)
+      const waiting = yield* Effect.provide(
+        Orchestrator.run(reviewed, "Write about tides", { config, durable: { runId: "s", onApproval: "suspend" } }),
+        first.layer
+      )
+      assert.strictEqual(waiting.status, "pending")
+      assert.strictEqual(waiting.failure?._tag, "AwaitingApproval")
+      const store = yield* RunStore.RunStore
+      const stored = yield* store.get("s")
+      assert.strictEqual(Option.getOrThrow(stored).status, "waiting")
+      assert.strictEqual(Option.getOrThrow(stored).leaseHolder, undefined)
+      yield* Orchestrator.approve("s", "review", { approved: true, note: "Fine." })
+      const second = counted(undefined, 0)
+      const done = yield* Effect.provide(Orchestrator.resume(reviewed, "s"), second.layer)
+      assert.strictEqual(done.status, "completed")
+      assert.strictEqual(second.log.calls, 1)
+      assert.include(second.log.prompts[0]!, "Fine.")
+    }).pipe(Effect.provide(RunStore.layerMemory)))
+
+  it.effect("a rejection fails the step with ApprovalRejected and its note; without durability the step cannot wait", () =>
+    Effect.gen(function*() {
+      const calls = counted(undefined, 0)
+      const alone = Workflow.approval({ name: "review", prompt: "Go?" })
+      const fiber = yield* Effect.fork(Effect.provide(Orchestrator.run(alone, "Tides", { config, durable: { runId: "r" } }), calls.layer))
+      yield* TestClock.adjust("1 second")
+      yield* Orchestrator.approve("r", "review", { approved: false, note: "Not now." })
+      yield* TestClock.adjust("1 second")
+      const rejected = yield* Fiber.join(fiber)
+      assert.strictEqual(rejected.failure?._tag, "ApprovalRejected")
+      assert.include(rejected.error ?? "", "Not now.")
+      const plain = yield* Effect.provide(Orchestrator.run(alone, "Tides", { config }), calls.layer)
+      assert.strictEqual(plain.failure?._tag, "ApprovalUnavailable")
+    }).pipe(Effect.provide(RunStore.layerMemory)))
+})

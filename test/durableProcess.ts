@@ -53,10 +53,10 @@ export interface Outcome {
 export const runFixture = (
   bundle: string,
   args: ReadonlyArray<string>,
-  options: { readonly killAfterCalls?: number } = {}
+  options: { readonly killAfterCalls?: number; readonly env?: Record<string, string> } = {}
 ): Promise<Outcome> =>
   new Promise((resolve, reject) => {
-    const child: ChildProcess = spawn(process.execPath, [bundle, ...args], { cwd: root, env: { ...process.env, NO_COLOR: "1" } })
+    const child: ChildProcess = spawn(process.execPath, [bundle, ...args], { cwd: root, env: { ...process.env, NO_COLOR: "1", ...options.env } })
     let stdout = ""
     let stderr = ""
     let calls = 0
