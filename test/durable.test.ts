@@ -1,3 +1,7 @@
+import { chmodSync, mkdtempSync, writeFileSync } from "node:fs"
+import { createServer } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Duration, Effect, Either, Fiber, Layer, Option, TestClock } from "effect"
 import {
@@ -267,3 +271,61 @@ describe("approval steps", () => {
       assert.strictEqual(plain.failure?._tag, "ApprovalUnavailable")
     }).pipe(Effect.provide(RunStore.layerMemory)))
 })
+
+describe("bad stores", () => {
+  const scratch = () => mkdtempSync(join(tmpdir(), "durable-store-"))
+  const open = (location: string) => Effect.flip(Effect.scoped(Layer.build(RunStore.layer(location))))
+
+  it.live("a file that is not a database is a RunStoreError naming it, not a crash", () =>
+    Effect.gen(function*() {
+      const file = join(scratch(), "runs.db")
+      writeFileSync(file, "this is not a database, just text ".repeat(200))
+      const error = yield* open(file)
+      assert.strictEqual(error._tag, "RunStoreError")
+      assert.include(error.message, file)
+      assert.include(error.message, "not a SQLite database")
+    }))
+
+  it.live("a read-only store file is a RunStoreError", () =>
+    Effect.gen(function*() {
+      const file = join(scratch(), "runs.db")
+      yield* Effect.scoped(Layer.build(RunStore.layerSqlite({ filename: file })))
+      chmodSync(file, 0o444)
+      const error = yield* open(file)
+      assert.strictEqual(error._tag, "RunStoreError")
+      assert.include(error.message, "read-only")
+    }))
+
+  it.live("a Postgres URL with no server behind it is a RunStoreError", () =>
+    Effect.gen(function*() {
+      const port = yield* Effect.promise(() => freePort())
+      const error = yield* open(`postgres://postgres:secret@127.0.0.1:${port}/runs`)
+      assert.strictEqual(error._tag, "RunStoreError")
+      assert.include(error.message, "no Postgres server answers")
+      assert.notInclude(error.message, "secret")
+    }), 30_000)
+
+  it.live("a store written by a newer schema version is refused with RunStoreTooNew", () =>
+    Effect.gen(function*() {
+      const file = join(scratch(), "runs.db")
+      yield* Effect.scoped(Layer.build(RunStore.layerSqlite({ filename: file })))
+      yield* Effect.promise(async () => {
+        const { createClient } = await import("@libsql/client")
+        const client = createClient({ url: `file:${file}` })
+        await client.execute("INSERT INTO orchestrate_migrations (migration_id, name) VALUES (99, 'future')")
+        client.close()
+      })
+      const error = yield* open(file)
+      assert.strictEqual(error._tag, "RunStoreTooNew")
+      if (error._tag === "RunStoreTooNew") assert.deepStrictEqual([error.version, error.supported], [99, RunStore.schemaVersion])
+    }))
+})
+
+const freePort = (): Promise<number> =>
+  new Promise((resolve) => {
+    const server = createServer()
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address() as { port: number }
+      server.close(() => resolve(address.port))
+    })
+  })
