@@ -194,6 +194,8 @@ export interface NewRun {
   readonly fingerprint: string
   /** JSON of what the fingerprint covers, to tell what differs on a mismatch. */
   readonly identity: string
+  /** How the run was started, e.g. the CLI's command line as JSON. */
+  readonly launch?: string | undefined
 }
 
 /**
@@ -297,6 +299,7 @@ export interface Service {
 export interface StoredRun extends RunInfo {
   readonly fingerprint: string
   readonly identity: string
+  readonly launch: string | undefined
 }
 
 /**

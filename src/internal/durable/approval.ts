@@ -38,12 +38,15 @@ export const runApproval = (
     if (requested._tag === "Left") return unavailable(requested.left)
     const timeoutMillis = definition.timeout === undefined ? undefined : Duration.toMillis(definition.timeout)
     const expiresAt = timeoutMillis === undefined ? undefined : requested.right.requestedAt + timeoutMillis
-    emit(node, "approval_requested", {
-      step: name,
-      prompt: requested.right.prompt,
-      requestedAt: requested.right.requestedAt,
-      ...(expiresAt === undefined ? {} : { expiresAt })
-    })
+    // Once decided, the request is not shown again when a resumed run passes this step.
+    if (requested.right.decision === undefined) {
+      emit(node, "approval_requested", {
+        step: name,
+        prompt: requested.right.prompt,
+        requestedAt: requested.right.requestedAt,
+        ...(expiresAt === undefined ? {} : { expiresAt })
+      })
+    }
     const poll = Duration.seconds(journal.options.pollSeconds ?? 1)
     let current: StoredApproval = requested.right
     while (current.decision === undefined) {

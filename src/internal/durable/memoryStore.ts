@@ -35,6 +35,7 @@ export const make = (): Service => {
         if (found !== undefined) return found.run
         const stored: StoredRun = {
           ...run,
+          launch: run.launch,
           status: "running",
           progress: 0,
           cost: 0,

@@ -47,8 +47,10 @@ export const migrations = (sql: SqlClient.SqlClient): Record<string, Effect.Effe
       decided_at BIGINT,
       PRIMARY KEY (run_id, step)
     )`
-  })
+  }),
+  // How the run was started (the CLI's command line), so that `orchestrate resume` can start it again.
+  "2_launch": Effect.asVoid(sql`ALTER TABLE orchestrate_runs ADD COLUMN launch TEXT`)
 })
 
 /** The newest schema version this library knows. */
-export const schemaVersion = 1
+export const schemaVersion = 2

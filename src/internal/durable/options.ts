@@ -19,6 +19,8 @@ export interface DurableOptions {
   readonly onApproval?: "wait" | "suspend" | undefined
   /** How often a waiting approval step reads the store, in seconds. Default: 1. */
   readonly pollSeconds?: number | undefined
+  /** How the run was started, kept with it (the CLI keeps its command line, for `orchestrate resume`). */
+  readonly launch?: string | undefined
 }
 
 const journalKey = Symbol.for("multi-agent-orchestration/Journal")

@@ -38,7 +38,7 @@ const finished: ReadonlySet<RunStatus> = new Set(["completed", "failed", "cancel
 const holderId = Effect.map(Random.nextIntBetween(0, 0x7fffffff), (n) => `${hostname()}:${process.pid}:${n.toString(36)}`)
 
 /** A holder of this machine whose process is gone: its lease can be taken at once. */
-const isDeadLocalHolder = (holder: string): boolean => {
+export const isDeadLocalHolder = (holder: string): boolean => {
   const [host, pid] = holder.split(":")
   if (host !== hostname() || pid === undefined || !/^\d+$/.test(pid) || Number(pid) === process.pid) return false
   try {
@@ -85,7 +85,8 @@ export const run = <R>(
       title: prepared.title,
       task,
       fingerprint,
-      identity: encodeIdentity(identity)
+      identity: encodeIdentity(identity),
+      launch: durable.launch
     })
     if (stored.fingerprint !== fingerprint) {
       return yield* new RunMismatch({ runId, differences: differences(stored.identity, identity) })

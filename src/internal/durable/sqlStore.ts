@@ -43,7 +43,8 @@ const toRun = (row: Row): StoredRun => ({
   updatedAt: num(row.updated_at),
   leaseHolder: optStr(row.lease_holder),
   leaseExpiresAt: optNum(row.lease_expires),
-  result: optStr(row.result)
+  result: optStr(row.result),
+  launch: optStr(row.launch)
 })
 
 const toApproval = (row: Row): Approval => ({
@@ -118,6 +119,7 @@ export const make = (sql: SqlClient.SqlClient, location: string, describe: Descr
               task: run.task,
               fingerprint: run.fingerprint,
               identity: run.identity,
+              launch: run.launch ?? null,
               status: "running",
               created_at: now,
               updated_at: now
@@ -128,7 +130,7 @@ export const make = (sql: SqlClient.SqlClient, location: string, describe: Descr
       get: getRun,
       list: Effect.map(
         guard(sql<Row>`SELECT run_id, workflow, title, task, fingerprint, '' AS identity, status, progress, cost, agents,
-          created_at, updated_at, lease_holder, lease_expires, NULL AS result
+          created_at, updated_at, lease_holder, lease_expires, NULL AS result, NULL AS launch
           FROM orchestrate_runs ORDER BY updated_at DESC, run_id`),
         (rows) => rows.map((row): RunInfo => toRun(row))
       ),
