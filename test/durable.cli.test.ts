@@ -186,3 +186,33 @@ const freePort = (): Promise<number> =>
       server.close(() => resolve(address.port))
     })
   })
+
+describe("the live page of a durable run", () => {
+  it("shows Approve and Reject for an approval step; Approve posts the decision and the run completes", async () => {
+    const { launchBrowser } = await import("./browser.js")
+    const dir = scratch()
+    const store = join(dir, "runs.db")
+    const child = start(["run", workflow, "Write about tides", ...simulated, "--store", store, "--run-id", "page", "--quiet", "--serve", "127.0.0.1:0"])
+    const [, url] = await waitFor(child, /Serving the run at (http:\/\/\S+\/) /)
+    await waitFor(child, /orchestrate approve page review/)
+    const browser = await launchBrowser()
+    try {
+      const tab = await browser.newPage()
+      await tab.goto(url!)
+      await tab.waitForSelector(".approval button", { timeout: 30_000 })
+      assert.deepStrictEqual(await tab.$$eval(".approval button", (buttons) => buttons.map((b) => b.textContent)), ["Approve", "Reject"])
+      assert.include(await tab.textContent(".approval p") ?? "", "Publish the draft?")
+      await tab.fill(".approval textarea", "Looks good.")
+      await tab.click("text=Approve")
+      await tab.waitForSelector(".approval .decided", { timeout: 30_000 })
+      await tab.waitForFunction("document.getElementById('status')?.textContent === 'completed'", undefined, { timeout: 60_000 })
+    } finally {
+      await browser.close()
+    }
+    await waitFor(child, /The run is over/)
+    child.kill("SIGINT")
+    await finish(child)
+    const listed = await orchestrate(["runs", "--store", store])
+    assert.match(listed.stdout, /^page\s+completed\s+100%\s+2\s/m)
+  }, 180_000)
+})

@@ -22,7 +22,7 @@ import * as Workflow from "../Workflow.js"
 import { providerChoices, providerHint, providerLayer } from "./providers.js"
 import { RunFailed, UsageError } from "./errors.js"
 import { parseAddress, serve } from "./serve.js"
-import { commands as durableCommands, durableOptions, runWith, storedEvents } from "./durable.js"
+import { approveCurrent, commands as durableCommands, durableOptions, runWith, storedEvents } from "./durable.js"
 
 
 const shared = {
@@ -121,7 +121,7 @@ export const execute = (workflow: Workflow.Workflow, task: string, options: Shar
     if (Option.isSome(options.events)) listeners.push(yield* eventLog(options.events.value))
     if (Option.isSome(options.serve)) {
       const address = yield* parseAddress(options.serve.value)
-      const live = yield* serve(address, task)
+      const live = yield* serve(address, task, approveCurrent(options))
       if (Option.isSome(options.runId)) yield* Effect.forEach(yield* storedEvents(options.runId.value, Option.getOrElse(options.store, () => ".orchestrate/runs.db")), live.publish)
       yield* Console.error(`Serving the run at ${live.url} (the page), ${live.url}events (SSE) and ${live.url}ws (WebSocket)`)
       listeners.push(live.publish)

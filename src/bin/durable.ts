@@ -87,6 +87,20 @@ const without = (argv: ReadonlyArray<string>, flags: ReadonlyMap<string, number>
 /** What the run was started with, minus the store, the id and how it was shown. */
 const launchOf = (argv: ReadonlyArray<string>) => JSON.stringify(without(without(argv, durableFlags), presentation))
 
+/** The durable run this process runs, for the live page's approval buttons. */
+const current: { runId: string | undefined; location: string } = { runId: undefined, location: RunStore.defaultFilename }
+
+/** Records a decision for this process's durable run (the live page's buttons); undefined when not durable. */
+export const approveCurrent = (flags: { readonly durable: boolean; readonly store: Option.Option<string> }) =>
+  !flags.durable && Option.isNone(flags.store)
+    ? undefined
+    : (step: string, approved: boolean, note: string | undefined): Effect.Effect<void, string> =>
+      current.runId === undefined
+        ? Effect.fail("no durable run yet")
+        : withStore(current.location, Orchestrator.approve(current.runId, step, { approved, note })).pipe(
+          Effect.mapError((error) => error.message)
+        )
+
 /** Set by the CLI when a durable run is interrupted, so that it exits with 130 after printing how to resume. */
 export const interrupted = { code: 130 }
 
@@ -105,6 +119,8 @@ export const runWith = <R>(
   return Effect.gen(function*() {
     const location = storeOf(flags)
     const runId = Option.isSome(flags.runId) ? flags.runId.value : yield* newRunId
+    current.runId = runId
+    current.location = location
     const resume = `orchestrate resume ${runId}${location === RunStore.defaultFilename ? "" : ` --store ${location}`}`
     yield* Console.error(`Durable run ${runId} in ${location}`)
     const onEvent = runOptions.onEvent
