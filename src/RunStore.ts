@@ -324,7 +324,10 @@ export const defaultFilename = ".orchestrate/runs.db"
  */
 export { schemaVersion } from "./internal/durable/migrations.js"
 
-const loadStores = Effect.tryPromise(() => import("./internal/durable/stores.js")).pipe(
+// One import for the process: concurrent first uses share it.
+let storesModule: Promise<typeof import("./internal/durable/stores.js")> | undefined
+
+const loadStores = Effect.tryPromise(() => (storesModule ??= import("./internal/durable/stores.js"))).pipe(
   Effect.catchAll((error) =>
     Effect.dieMessage(
       `Durable runs need the packages @effect/sql, @effect/sql-libsql (SQLite) and @effect/sql-pg (Postgres): npm install @effect/sql @effect/sql-libsql @effect/sql-pg. ${

@@ -2,8 +2,10 @@ import * as Migrator from "@effect/sql/Migrator"
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
 import {
   type Approval,
   ApprovalNotFound,
@@ -92,6 +94,8 @@ export const make = (sql: SqlClient.SqlClient, location: string, describe: Descr
     if (version > schemaVersion) return yield* new RunStoreTooNew({ store: location, version, supported: schemaVersion })
     yield* Migrator.make({})({ loader: Migrator.fromRecord(migrations(sql)), table: migrationsTable }).pipe(
       Effect.provideService(SqlClient.SqlClient, sql),
+      // Another process may be creating the same fresh store: its migration wins, ours then finds it done.
+      Effect.retry({ times: 5, schedule: Schedule.spaced(Duration.millis(200)) }),
       Effect.mapError((error) =>
         new RunStoreError({
           store: location,
