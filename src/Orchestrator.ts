@@ -12,7 +12,7 @@ import { identity } from "effect/Function"
 import * as Stream from "effect/Stream"
 import { type EventBuffer, makeEventBuffer } from "./internal/eventBuffer.js"
 import { execute, prepare, type RunOptions } from "./internal/root.js"
-import type { OrchestratorError } from "./OrchestratorError.js"
+import { InvalidConfig, type OrchestratorError } from "./OrchestratorError.js"
 import { isTerminal, type OrchestratorEvent } from "./OrchestratorEvent.js"
 import type { OrchestratorResult } from "./OrchestratorResult.js"
 import type { Provider } from "./Provider.js"
@@ -153,6 +153,9 @@ export const stream = <R>(
   options: RunOptions = {}
 ): Stream.Stream<OrchestratorEvent, OrchestratorError, Provider | R> =>
   Stream.unwrapScoped(Effect.gen(function*() {
+    if (options.durable !== undefined) {
+      return yield* new InvalidConfig({ problems: ["durable runs go through Orchestrator.run (with onEvent for the events), not stream"] })
+    }
     const prepared = yield* prepare(workflow, task, options)
     const buffer = makeEventBuffer<OrchestratorEvent>()
     yield* Effect.forkScoped(execute(workflow, prepared, options, buffer.push))
