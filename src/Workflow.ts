@@ -275,6 +275,11 @@ export interface Workflow<out R = never> extends Pipeable {
   readonly definition: Definition<R>
   /** What is wrong with how the workflow was built, found before anything runs; empty when it is valid. */
   readonly problems: ReadonlyArray<string>
+  /**
+   * The values the workflow was built from that its functions close over (see `withSettings`): part of a
+   * durable run's fingerprint, which cannot see inside closures.
+   */
+  readonly settings?: object | undefined
 }
 
 /**
@@ -740,4 +745,19 @@ export const approval = (options: {
     prompt: typeof prompt === "string" ? () => prompt : prompt,
     timeout: options.timeout === undefined ? undefined : Duration.decode(options.timeout)
   }, problems)
+}
+
+/**
+ * Records the values a workflow was built from (a preset's counts and models, say), which its functions close
+ * over and a durable run's fingerprint cannot otherwise see: resuming a run with a workflow built from other
+ * values then fails with `RunMismatch` instead of replaying what the first one decided.
+ *
+ * @since 0.2.0
+ * @category Combinators
+ */
+export const withSettings = <R>(workflow: Workflow<R>, settings: object): Workflow<R> => {
+  const copy = fromDefinition(workflow.name, workflow.definition, workflow.problems) as { -readonly [K in keyof Workflow<R>]: Workflow<R>[K] }
+  copy.problems = workflow.problems
+  copy.settings = settings
+  return copy
 }

@@ -329,3 +329,20 @@ const freePort = (): Promise<number> =>
       server.close(() => resolve(address.port))
     })
   })
+
+describe("the fingerprint", () => {
+  it.live("sees the values a preset was built from: a cascade with other counts is refused", () =>
+    Effect.gen(function*() {
+      const calls = counted()
+      const { DreamCascade } = yield* Effect.promise(() => import("multi-agent-orchestration"))
+      const four = DreamCascade.make({ belterCount: 4, drummerCount: 2, caminaCount: 1 })
+      const three = DreamCascade.make({ belterCount: 3, drummerCount: 2, caminaCount: 1 })
+      yield* Effect.provide(Orchestrator.run(four, "Tides", { config, durable: { runId: "c" } }), calls.layer)
+      const error = yield* Effect.flip(Effect.provide(Orchestrator.resume(three, "c"), calls.layer))
+      assert.strictEqual(error._tag, "RunMismatch")
+      if (error._tag === "RunMismatch") {
+        assert.deepStrictEqual(error.differences.map((d) => [d.part, d.key]), [["workflow", "dream-cascade.settings"]])
+        assert.include(error.message, "\"belterCount\":4")
+      }
+    }).pipe(Effect.provide(RunStore.layerMemory)))
+})

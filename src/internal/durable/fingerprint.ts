@@ -37,10 +37,12 @@ const describeValue = (value: unknown): string => {
 const outline = (workflow: Workflow.Workflow<unknown>, path: string, out: Record<string, string>): void => {
   const definition = workflow.definition as unknown as Record<string, unknown> & { readonly _tag: string }
   out[path] = definition._tag
+  if (workflow.settings !== undefined) out[`${path}.settings`] = describeValue(workflow.settings)
   for (const [key, value] of Object.entries(definition)) {
     if (key === "_tag") continue
     if (typeof value === "function") out[`${path}.${key}`] = hash(value.toString()).slice(0, 16)
     else if (value === undefined || typeof value !== "object") out[`${path}.${key}`] = String(value)
+    else if (key === "timeout") out[`${path}.${key}`] = describeValue(value)
   }
   const tag = definition._tag
   const children: ReadonlyArray<readonly [string, Workflow.Workflow<unknown>]> = tag === "Sequential"
