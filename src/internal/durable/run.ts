@@ -131,7 +131,7 @@ export const run = <R>(
       )
       yield* journal.drain
       const held = yield* Deferred.poll(lost)
-      if (Option.isSome(held)) return yield* Effect.flatten(held.value)
+      if (Option.isSome(held)) return yield* Effect.flatMap(held.value, (error) => Effect.fail(error))
       if (journal.awaiting !== undefined) {
         const failure = new AwaitingApproval({ runId, ...journal.awaiting })
         yield* store.setStatus(runId, "waiting")
