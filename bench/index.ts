@@ -2,6 +2,7 @@
  * `npm run bench`: the library's overhead beside a plain Promise baseline, in one process, as ratios.
  */
 import { dispose, idealMillis, runCascade } from "./cascade.js"
+import { runDurableBench } from "./durable.js"
 import { makeSubTasks, runBaseline, runLibrary } from "./throughput.js"
 
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {})
@@ -50,4 +51,12 @@ const ratio = await throughput(100_000)
 console.log(
   `targets: W1 ratio at 100,000 ≤ 2.00 (got ${ratio.toFixed(2)}); peak RSS < 300 MB; ` +
     `W3 ratio ≤ 1.10 (got ${(median / idealMillis).toFixed(3)})`
+)
+
+// Durable runs: what recording a run costs per agent, on the embedded store and on Postgres on loopback.
+const durable = await runDurableBench()
+const fmt = (key: string) => (durable[key] === undefined ? "n/a" : durable[key]!.toFixed(3))
+console.log(
+  `targets: durable overhead ≤ 0.5 ms/agent on SQLite (got ${fmt("sqlite 1000")} at 1,000, ${fmt("sqlite 10000")} at 10,000); ` +
+    `≤ 1 ms/agent on Postgres (got ${fmt("postgres 1000")}, ${fmt("postgres 10000")})`
 )

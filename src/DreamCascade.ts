@@ -234,7 +234,7 @@ export const make = (options: Options = {}): Workflow.Workflow => {
     synthesize: (results, context) => Effect.succeed(finalSynthesis(results, context.subtasks))
   })
   const problems = validate(options)
-  return problems.length === 0 ? workflow : Workflow.fromDefinition<never>(name, workflow.definition, problems)
+  return Workflow.withSettings(problems.length === 0 ? workflow : Workflow.fromDefinition<never>(name, workflow.definition, problems), options)
 }
 
 // Options were validated by `make` and the rest is built here, so the constructors need not check it again.

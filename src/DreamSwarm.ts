@@ -203,5 +203,5 @@ export const make = (options: Options = {}): Workflow.Workflow => {
       })
   })
   const problems = validate(options)
-  return problems.length === 0 ? workflow : Workflow.fromDefinition<never>(name, workflow.definition, problems)
+  return Workflow.withSettings(problems.length === 0 ? workflow : Workflow.fromDefinition<never>(name, workflow.definition, problems), options)
 }

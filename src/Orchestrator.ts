@@ -16,12 +16,15 @@ import * as Stream from "effect/Stream"
 import { type EventBuffer, makeEventBuffer } from "./internal/eventBuffer.js"
 import { execute, prepare } from "./internal/root.js"
 import type * as OrchestratorConfig from "./OrchestratorConfig.js"
-import type { OrchestratorError } from "./OrchestratorError.js"
+import { InvalidConfig, type OrchestratorError } from "./OrchestratorError.js"
 import { isTerminal, type OrchestratorEvent } from "./OrchestratorEvent.js"
 import type { OrchestratorResult } from "./OrchestratorResult.js"
 import type { Provider } from "./Provider.js"
 import type { ProviderError } from "./ProviderError.js"
 import type { Workflow } from "./Workflow.js"
+import * as Durable from "./internal/durable/run.js"
+import type { DurableOptions } from "./internal/durable/options.js"
+import type { ApprovalNotFound, DurableError, RunNotFound, RunStore, RunStoreError } from "./RunStore.js"
 
 /**
  * Options of `Orchestrator.run` and `Orchestrator.stream`. All are optional.
@@ -60,7 +63,17 @@ export interface RunOptions {
    * Default: 1 second (on the `Clock`).
    */
   readonly onEventGracePeriod?: Duration.DurationInput | undefined
+  /** Records the run in the `RunStore` in context as it goes, so that it can be resumed (see `resume`). */
+  readonly durable?: DurableOptions | undefined
 }
+
+export type {
+  /**
+   * @since 0.2.0
+   * @category Models
+   */
+  DurableOptions
+} from "./internal/durable/options.js"
 
 // Events reach `onEvent` through an unbounded queue read by a fiber of their own: a slow consumer never
 // blocks an agent and never loses an event; the backlog waits in memory until it is read. The consumer takes
@@ -151,10 +164,26 @@ const finishDelivery = (
  * }).pipe(Effect.provide(Provider.simulated()))
  * ```
  */
-export const run = <R>(
+export const run: {
+  <R>(
+    workflow: Workflow<R>,
+    task: string,
+    options: RunOptions & { readonly durable: DurableOptions }
+  ): Effect.Effect<OrchestratorResult, OrchestratorError | DurableError, Provider | R | RunStore>
+  <R>(workflow: Workflow<R>, task: string, options?: RunOptions): Effect.Effect<OrchestratorResult, OrchestratorError, Provider | R>
+} = <R>(workflow: Workflow<R>, task: string, options: RunOptions = {}) =>
+  (options.durable === undefined
+    ? runPlain(workflow, task, options)
+    : Durable.run(workflow, task, { ...options, durable: options.durable }, runPlain)) as Effect.Effect<
+      OrchestratorResult,
+      OrchestratorError,
+      Provider | R
+    >
+
+const runPlain = <R>(
   workflow: Workflow<R>,
   task: string,
-  options: RunOptions = {}
+  options: RunOptions
 ): Effect.Effect<OrchestratorResult, OrchestratorError, Provider | R> =>
   Effect.gen(function*() {
     const prepared = yield* prepare(workflow, task, options)
@@ -193,6 +222,9 @@ export const stream = <R>(
   options: RunOptions = {}
 ): Stream.Stream<OrchestratorEvent, OrchestratorError, Provider | R> =>
   Stream.unwrapScoped(Effect.gen(function*() {
+    if (options.durable !== undefined) {
+      return yield* new InvalidConfig({ problems: ["durable runs go through Orchestrator.run (with onEvent for the events), not stream"] })
+    }
     const prepared = yield* prepare(workflow, task, options)
     const buffer = makeEventBuffer<OrchestratorEvent>()
     yield* Effect.forkScoped(execute(workflow, prepared, options, buffer.push))
@@ -202,3 +234,54 @@ export const stream = <R>(
       onEvent === undefined ? identity : Stream.tap((event) => deliverOne(onEvent, event))
     )
   }))
+
+/**
+ * Continues a durable run that stopped (a crash, a kill, Ctrl-C, an approval), from the `RunStore` in
+ * context. Pass the same workflow: it is code, so the store keeps only its fingerprint, and a different
+ * workflow, task or configuration fails with `RunMismatch`, naming what differs. The task and, unless given,
+ * the configuration, context and title are the stored ones.
+ *
+ * - A step (decomposition, agent, synthesis, branch choice, iteration score) that finished before the stop
+ *   is not run again: its stored result is used, and its cost is counted as paid before the restart
+ *   (`result.metadata.durable.previousCost`; `resumedCost` is what this process paid).
+ * - Steps that were in flight run again.
+ * - A run that had finished returns its stored result and calls nothing.
+ * - A run held by a live process fails with `RunHeld`.
+ *
+ * @since 0.2.0
+ * @category Running
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { DreamCascade, Orchestrator, Provider, RunStore } from "multi-agent-orchestration"
+ *
+ * const workflow = DreamCascade.make({ belterCount: 3, drummerCount: 2, caminaCount: 1 })
+ *
+ * const program = Orchestrator.resume(workflow, "research-42").pipe(
+ *   Effect.provide(Layer.merge(Provider.simulated(), RunStore.layerSqlite({ filename: ".orchestrate/runs.db" })))
+ * )
+ * ```
+ */
+export const resume = <R>(
+  workflow: Workflow<R>,
+  runId: string,
+  options: Omit<RunOptions, "durable"> & { readonly durable?: Omit<DurableOptions, "runId"> | undefined } = {}
+): Effect.Effect<OrchestratorResult, OrchestratorError | DurableError, Provider | R | RunStore> =>
+  Durable.resume(workflow, runId, { ...options, durable: { ...options.durable, runId } }, runPlain).pipe(
+    Effect.withSpan("Orchestrator.resume", { attributes: { workflow: workflow.name, runId }, captureStackTrace: false })
+  )
+
+/**
+ * Decides a durable run's approval step: the run (waiting in its process, or resumed later) continues with
+ * the decision. Approved, the step's output is the note (or "approved"), which later steps see; rejected,
+ * the step fails with `ApprovalRejected`.
+ *
+ * @since 0.2.0
+ * @category Running
+ */
+export const approve = (
+  runId: string,
+  step: string,
+  decision: { readonly approved: boolean; readonly note?: string | undefined }
+): Effect.Effect<void, RunNotFound | ApprovalNotFound | RunStoreError, RunStore> =>
+  Durable.approve(runId, step, decision).pipe(Effect.withSpan("Orchestrator.approve", { captureStackTrace: false }))

@@ -241,6 +241,70 @@ export class WorkflowCancelled
 }
 
 /**
+ * A person rejected an approval step (`Orchestrator.approve` with `approved: false`).
+ *
+ * @since 0.2.0
+ * @category Errors
+ */
+export class ApprovalRejected extends Schema.TaggedError<ApprovalRejected>("multi-agent-orchestration/ApprovalRejected")(
+  "ApprovalRejected",
+  { step: Schema.String, note: Schema.optional(Schema.String) }
+) {
+  override get message(): string {
+    return `Approval "${this.step}" was rejected${this.note === undefined ? "" : `: ${this.note}`}`
+  }
+}
+
+/**
+ * No decision came for an approval step within its timeout.
+ *
+ * @since 0.2.0
+ * @category Errors
+ */
+export class ApprovalTimedOut extends Schema.TaggedError<ApprovalTimedOut>("multi-agent-orchestration/ApprovalTimedOut")(
+  "ApprovalTimedOut",
+  { step: Schema.String, seconds: Schema.Number }
+) {
+  override get message(): string {
+    return `Approval "${this.step}" got no decision within ${this.seconds} s`
+  }
+}
+
+/**
+ * An approval step could not wait: it needs a durable run (the `durable` option and a `RunStore`), or the store
+ * failed.
+ *
+ * @since 0.2.0
+ * @category Errors
+ */
+export class ApprovalUnavailable
+  extends Schema.TaggedError<ApprovalUnavailable>("multi-agent-orchestration/ApprovalUnavailable")(
+    "ApprovalUnavailable",
+    { step: Schema.String, reason: Schema.String }
+  )
+{
+  override get message(): string {
+    return `Approval "${this.step}" cannot wait: ${this.reason}`
+  }
+}
+
+/**
+ * A durable run stopped to wait for a decision (with `onApproval: "suspend"`); the result's status is
+ * `pending`. Approve or reject the step, then resume the run.
+ *
+ * @since 0.2.0
+ * @category Errors
+ */
+export class AwaitingApproval extends Schema.TaggedError<AwaitingApproval>("multi-agent-orchestration/AwaitingApproval")(
+  "AwaitingApproval",
+  { runId: Schema.String, step: Schema.String, prompt: Schema.String }
+) {
+  override get message(): string {
+    return `Run "${this.runId}" waits for approval "${this.step}": ${this.prompt}`
+  }
+}
+
+/**
  * Why a run ended without completing, as recorded in `OrchestratorResult.failure`.
  *
  * @since 0.1.0
@@ -256,7 +320,11 @@ export const RunFailure = Schema.Union(
   ConditionFailed,
   ScoringFailed,
   BudgetExceeded,
-  WorkflowCancelled
+  WorkflowCancelled,
+  ApprovalRejected,
+  ApprovalTimedOut,
+  ApprovalUnavailable,
+  AwaitingApproval
 )
 
 /**

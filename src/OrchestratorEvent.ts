@@ -127,6 +127,23 @@ export const BudgetWarning = event("budget_warning", {
   limit: Schema.Number,
   threshold: Schema.Number
 })
+/**
+ * A durable run's approval step waits for a person's decision (`Orchestrator.approve` or
+ * `orchestrate approve RUN STEP`).
+ *
+ * @since 0.2.0
+ * @category Schemas
+ */
+export const ApprovalRequested = event("approval_requested", {
+  /** The approval step's name: what `approve` takes. */
+  step: Schema.String,
+  /** What to show the person who decides. */
+  prompt: Schema.String,
+  /** When it was first requested, in milliseconds since the epoch. */
+  requestedAt: Schema.Number,
+  /** When the step fails for want of a decision, if it has a timeout. */
+  expiresAt: Schema.optional(Schema.Number)
+})
 /** @since 0.1.0 @category Schemas */
 export const WorkflowComplete = event("workflow_complete", {
   status: TaskStatus,
@@ -176,6 +193,7 @@ export const OrchestratorEvent = Schema.Union(
   DocumentGenerationStart,
   DocumentGenerationComplete,
   BudgetWarning,
+  ApprovalRequested,
   WorkflowComplete,
   WorkflowError,
   WorkflowCancelled

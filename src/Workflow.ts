@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import * as Schema from "effect/Schema"
@@ -242,12 +243,25 @@ export interface Iterate<R> {
 }
 
 /**
+ * A step that waits for a person to approve or reject (see `approval`).
+ *
+ * @since 0.2.0
+ * @category Models
+ */
+export interface Approval {
+  readonly _tag: "Approval"
+  readonly prompt: (context: RunContext) => string
+  /** How long to wait for a decision before the step fails; undefined waits forever. */
+  readonly timeout: Duration.Duration | undefined
+}
+
+/**
  * The shapes a workflow can take.
  *
  * @since 0.1.0
  * @category Models
  */
-export type Definition<R> = Agents<R> | Sequential<R> | Parallel<R> | Conditional<R> | Iterate<R>
+export type Definition<R> = Agents<R> | Sequential<R> | Parallel<R> | Conditional<R> | Iterate<R> | Approval
 
 /**
  * A workflow needing services `R` (besides the `Provider`, which the orchestrator supplies).
@@ -261,6 +275,11 @@ export interface Workflow<out R = never> extends Pipeable {
   readonly definition: Definition<R>
   /** What is wrong with how the workflow was built, found before anything runs; empty when it is valid. */
   readonly problems: ReadonlyArray<string>
+  /**
+   * The values the workflow was built from that its functions close over (see `withSettings`): part of a
+   * durable run's fingerprint, which cannot see inside closures.
+   */
+  readonly settings?: object | undefined
 }
 
 /**
@@ -306,6 +325,8 @@ const children = <R>(definition: Definition<R>): ReadonlyArray<Workflow<R>> => {
       return Object.values(definition.branches)
     case "Iterate":
       return [definition.workflow]
+    case "Approval":
+      return []
   }
 }
 
@@ -691,3 +712,54 @@ export const agent = (options: {
       ),
     synthesize: (results) => Effect.succeed(results[0]?.content ?? "")
   })
+
+/**
+ * A step that waits for a person to approve or reject, in a durable run (`Orchestrator.run` with `durable`).
+ * It emits `approval_requested` with the prompt; `Orchestrator.approve(runId, name, { approved, note })` (or
+ * `orchestrate approve RUN NAME`) decides. Approved, its output is the note (or "approved"), which later
+ * steps of a `sequential` see in `previous`; rejected, it fails with `ApprovalRejected`; with no decision
+ * within `timeout`, it fails with `ApprovalTimedOut`. While it waits, the process may end: the request and
+ * the decision live in the store, and a resumed run continues from here.
+ *
+ * @since 0.2.0
+ * @category Constructors
+ * @example
+ * ```ts
+ * import { Workflow } from "multi-agent-orchestration"
+ *
+ * const reviewed = Workflow.sequential([
+ *   Workflow.agent({ name: "draft" }),
+ *   Workflow.approval({ name: "review", prompt: "Publish this draft?", timeout: "3 days" }),
+ *   Workflow.agent({ name: "publish" })
+ * ])
+ * ```
+ */
+export const approval = (options: {
+  readonly name: string
+  readonly prompt: string | ((context: RunContext) => string)
+  readonly timeout?: Duration.DurationInput | undefined
+}): Workflow => {
+  const prompt = options.prompt
+  const problems: Array<string> = []
+  if (typeof options.name !== "string" || options.name.trim() === "") problems.push("an approval needs a name")
+  return fromDefinition(options.name, {
+    _tag: "Approval",
+    prompt: typeof prompt === "string" ? () => prompt : prompt,
+    timeout: options.timeout === undefined ? undefined : Duration.decode(options.timeout)
+  }, problems)
+}
+
+/**
+ * Records the values a workflow was built from (a preset's counts and models, say), which its functions close
+ * over and a durable run's fingerprint cannot otherwise see: resuming a run with a workflow built from other
+ * values then fails with `RunMismatch` instead of replaying what the first one decided.
+ *
+ * @since 0.2.0
+ * @category Combinators
+ */
+export const withSettings = <R>(workflow: Workflow<R>, settings: object): Workflow<R> => {
+  const copy = fromDefinition(workflow.name, workflow.definition, workflow.problems) as { -readonly [K in keyof Workflow<R>]: Workflow<R>[K] }
+  copy.problems = workflow.problems
+  copy.settings = settings
+  return copy
+}

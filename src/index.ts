@@ -44,6 +44,8 @@ export * as ProviderError from "./ProviderError.js"
 export * as Report from "./Report.js"
 /** @since 0.1.0 */
 export * as Retry from "./Retry.js"
+/** @since 0.2.0 */
+export * as RunStore from "./RunStore.js"
 /** @since 0.1.0 */
 export * as Sse from "./Sse.js"
 /** @since 0.1.0 */

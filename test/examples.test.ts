@@ -1,4 +1,7 @@
-import { execFile } from "node:child_process"
+import { execFile, spawn } from "node:child_process"
+import { mkdtempSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { rm } from "node:fs/promises"
 import { fileURLToPath } from "node:url"
 import { promisify } from "node:util"
@@ -18,6 +21,29 @@ const example = async (name: string, ...args: Array<string>) => {
 }
 
 describe("examples", () => {
+  it("durable is killed mid-run, run again with the same id, and completes paying only for what was left", async () => {
+    const store = join(mkdtempSync(join(tmpdir(), "durable-example-")), "runs.db")
+    const child = spawn(process.execPath, ["--import", "tsx", "examples/durable.ts", "example-run", store], { cwd: root })
+    await new Promise<void>((resolve, reject) => {
+      let out = ""
+      child.stdout.on("data", (chunk) => {
+        out += chunk
+        if ((out.match(/ done \(/g) ?? []).length >= 3) {
+          child.kill("SIGKILL")
+          resolve()
+        }
+      })
+      child.on("close", () => reject(new Error(`the example ended before it was killed: ${out}`)))
+    })
+    const out = await example("durable", "example-run", store)
+    assert.include(out, "completed: 9 agents")
+    const [, before, after, total] = /paid before the restart \$(\S+), after it \$(\S+), total \$(\S+)/.exec(out)!
+    assert.isAbove(Number(before), 0)
+    assert.isAbove(Number(after), 0)
+    // formatCost shows two decimals from a cent up.
+    assert.closeTo(Number(before) + Number(after), Number(total), 0.006)
+  }, 120_000)
+
   it("custom-workflow runs the README's custom orchestrator", async () => {
     const out = await example("custom-workflow")
     assert.include(out, "[workflow_start] 0.0%")

@@ -14,7 +14,6 @@ import type * as Scope from "effect/Scope"
 import * as DreamCascade from "../DreamCascade.js"
 import * as DreamSwarm from "../DreamSwarm.js"
 import * as Format from "../Format.js"
-import * as Orchestrator from "../Orchestrator.js"
 import type * as OrchestratorConfig from "../OrchestratorConfig.js"
 import * as OrchestratorEvent from "../OrchestratorEvent.js"
 import * as OrchestratorResult from "../OrchestratorResult.js"
@@ -23,6 +22,7 @@ import * as Workflow from "../Workflow.js"
 import { providerChoices, providerHint, providerLayer } from "./providers.js"
 import { RunFailed, UsageError } from "./errors.js"
 import { parseAddress, serve } from "./serve.js"
+import { approveCurrent, commands as durableCommands, durableOptions, runWith, storedEvents } from "./durable.js"
 
 
 const shared = {
@@ -47,7 +47,8 @@ const shared = {
   serve: Options.text("serve").pipe(
     Options.withDescription("serve a live page, /events (SSE) and /ws (WebSocket) at HOST:PORT (host default 127.0.0.1)"),
     Options.optional
-  )
+  ),
+  ...durableOptions
 }
 
 /** The values of the shared options. */
@@ -120,15 +121,16 @@ export const execute = (workflow: Workflow.Workflow, task: string, options: Shar
     if (Option.isSome(options.events)) listeners.push(yield* eventLog(options.events.value))
     if (Option.isSome(options.serve)) {
       const address = yield* parseAddress(options.serve.value)
-      const live = yield* serve(address, task)
+      const live = yield* serve(address, task, approveCurrent(options))
+      if (Option.isSome(options.runId)) yield* Effect.forEach(yield* storedEvents(options.runId.value, Option.getOrElse(options.store, () => ".orchestrate/runs.db")), live.publish)
       yield* Console.error(`Serving the run at ${live.url} (the page), ${live.url}events (SSE) and ${live.url}ws (WebSocket)`)
       listeners.push(live.publish)
     }
     const choice = Option.getOrUndefined(options.provider)
-    const result = yield* Orchestrator.run(workflow, task, {
+    const result = yield* runWith(workflow, task, {
       config: configOf(options, formats),
       onEvent: (event) => Effect.forEach(listeners, (listener) => listener(event), { discard: true })
-    }).pipe(
+    }, options, (code) => (lastRun.code = code)).pipe(
       Effect.catchTag("InvalidConfig", (error) =>
         new UsageError({ problem: error.message, hint: "fix the options; orchestrate <command> --help lists them" })),
       Effect.provide(providerLayer(choice)),
@@ -225,7 +227,7 @@ const run = Command.make("run", {
 
 export const command = Command.make("orchestrate").pipe(
   Command.withDescription("multi-agent LLM workflows: research with Dream Cascade or Dream Swarm, or run your own"),
-  Command.withSubcommands([cascade, swarm, run])
+  Command.withSubcommands([cascade, swarm, run, ...durableCommands((argv): Effect.Effect<void, unknown, Environment> => cli([...process.argv.slice(0, 2), ...argv]))])
 )
 
 /** The whole command line, for `NodeRuntime.runMain`. */

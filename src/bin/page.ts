@@ -25,6 +25,8 @@ export const livePage = (title: string): string => `<!doctype html>
   td.status-completed { color: var(--ok); } td.status-failed, td.status-cancelled { color: var(--bad); }
   td.status-running { color: var(--accent); }
   #synthesis { white-space: pre-wrap; background: color-mix(in srgb, var(--muted) 10%, transparent); padding: 1rem; border-radius: .4rem; }
+  .approval { border: 2px solid var(--accent); border-radius: .4rem; padding: .75rem 1rem; margin-bottom: 1rem; }
+  .approval textarea { width: 100%; box-sizing: border-box; margin: .4rem 0; }
   #status.completed { color: var(--ok); } #status.failed, #status.cancelled { color: var(--bad); }
 </style>
 </head>
@@ -38,6 +40,7 @@ export const livePage = (title: string): string => `<!doctype html>
   <span>running <b id="running">0</b></span>
   <span>cost <b id="cost">$0.0000</b></span>
 </div>
+<div id="approvals"></div>
 <div id="tiers"></div>
 <section id="final" hidden><h2>Final synthesis</h2><div id="synthesis"></div></section>
 <script>
@@ -109,6 +112,21 @@ const finish = (e, status) => {
 on("workflow_complete", (e) => finish(e, "completed"))
 on("workflow_error", (e) => { finish(e, "failed"); if (e.parentId === undefined) $("meta").append(" — " + e.data.error) })
 on("workflow_cancelled", (e) => finish(e, "cancelled"))
+on("approval_requested", (e) => {
+  const box = document.createElement("div"); box.className = "approval"; box.dataset.step = e.data.step
+  const prompt = document.createElement("p"); prompt.textContent = "Approval \u201c" + e.data.step + "\u201d: " + e.data.prompt
+  const note = document.createElement("textarea"); note.placeholder = "note (optional)"
+  const outcome = document.createElement("span")
+  const decide = (approved) => async () => {
+    for (const b of box.querySelectorAll("button")) b.disabled = true
+    const response = await fetch("/approve", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ step: e.data.step, approved, note: note.value || undefined }) })
+    outcome.textContent = response.ok ? (approved ? " approved" : " rejected") : " failed: " + (await response.text())
+    outcome.className = response.ok ? "decided" : "error"
+  }
+  const approveButton = document.createElement("button"); approveButton.textContent = "Approve"; approveButton.onclick = decide(true)
+  const rejectButton = document.createElement("button"); rejectButton.textContent = "Reject"; rejectButton.onclick = decide(false)
+  box.append(prompt, note, approveButton, " ", rejectButton, outcome); $("approvals").append(box)
+})
 for (const type of ["decomposition_start", "synthesis_start", "synthesis_complete", "branch_selected", "iteration_start", "iteration_complete", "budget_warning", "document_generation_start", "document_generation_complete"]) on(type, () => {})
 </script>
 </body>

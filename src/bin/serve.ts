@@ -11,7 +11,9 @@ import type { OrchestratorEvent } from "../OrchestratorEvent.js"
 import * as Sse from "../Sse.js"
 import * as WebSocket from "../WebSocket.js"
 import { UsageError } from "./errors.js"
+import { approvalHandler, type Approve } from "./approvalRoute.js"
 import { livePage } from "./page.js"
+import { identity } from "effect/Function"
 
 export interface Address {
   readonly host: string
@@ -35,13 +37,14 @@ export const parseAddress = (text: string): Effect.Effect<Address, UsageError> =
  * Serves one run for the life of the scope: the live page at `/`, its events as SSE at `/events` and as
  * WebSocket messages at `/ws`, for any number of viewers, who may join late (the hub replays the run).
  */
-export const serve = (address: Address, title: string) =>
+export const serve = (address: Address, title: string, approve?: Approve) =>
   Effect.gen(function*() {
     const hub = yield* EventHub.make({ replay: 100_000 })
     const app = HttpRouter.empty.pipe(
       HttpRouter.get("/", HttpServerResponse.html(livePage(title))),
       HttpRouter.get("/events", Sse.handler(hub, { heartbeat: "15 seconds" })),
-      HttpRouter.get("/ws", WebSocket.handler(hub))
+      HttpRouter.get("/ws", WebSocket.handler(hub)),
+      approve === undefined ? identity : HttpRouter.post("/approve", approvalHandler(approve))
     )
     const server = yield* Layer.build(NodeHttpServer.layer(createServer, { port: address.port, host: address.host }))
     const http = Context.get(server, HttpServer.HttpServer)

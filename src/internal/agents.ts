@@ -20,7 +20,8 @@ import { buildGraph, type Graph } from "./graph.js"
 import { budgetFailure, failedOutcome, type Input, type Outcome } from "./outcome.js"
 import { Heap } from "./heap.js"
 import { type Job, jobBefore, type JobOwner, type Worker } from "./pool.js"
-import { budgetMessage, failed, runStep, Step, type StepOutcome, succeeded } from "./step.js"
+import { runStep } from "./durable/steps.js"
+import { budgetMessage, failed, Step, type StepOutcome, succeeded } from "./step.js"
 import { unsafeMake } from "./unsafe.js"
 
 // Share of a workflow's progress: decomposition, then agents, then synthesis.
@@ -261,6 +262,7 @@ const runGraph = <R>(
 
       const complete = (index: number, result: AgentResult): Effect.Effect<void> => {
         results[index] = result
+        env.journal?.agentFinished(result)
         finished++
         advance(node, decomposedAt + agentsShare * (finished / n))
         reportFinished(node, result)
@@ -319,6 +321,8 @@ const runGraph = <R>(
           tier,
           model
         }, agentId)
+        const replayed = env.journal?.replayAgent(node, agentId, tier)
+        if (replayed !== undefined) return Effect.suspend(() => complete(index, replayed))
         step.started = clock.unsafeCurrentTimeMillis()
         step.deadline = step.started + (subtask.timeoutSeconds ?? env.config.timeoutSeconds) * 1000
         step.fiber = worker.fiber

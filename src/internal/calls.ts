@@ -15,7 +15,7 @@ import { CurrentStep, type Step } from "./step.js"
 // the fallback model.
 
 /** Stops every further provider call of the run; the first budget to be spent is the one reported. */
-const stopRun = (env: RunEnv, stop: BudgetExceeded): void => {
+export const stopRun = (env: RunEnv, stop: BudgetExceeded): void => {
   if (env.budgetSpent) return
   env.budgetSpent = true
   env.budgetStop = stop

@@ -7,7 +7,8 @@ import { SynthesisResult } from "../SynthesisResult.js"
 import type * as Workflow from "../Workflow.js"
 import { addProgress, advance, emit, type Node } from "./env.js"
 import { budgetFailure, type ChildOutcome, failedOutcome, type Input, type Outcome } from "./outcome.js"
-import { runStep, Step } from "./step.js"
+import { runStep } from "./durable/steps.js"
+import { Step } from "./step.js"
 
 /** A judge's score that is not a number from 0 to 1. */
 class InvalidScore extends Data.TaggedError("InvalidScore")<{ readonly score: number }> {

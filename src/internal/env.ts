@@ -8,6 +8,7 @@ import type { OrchestratorEvent, Of, Type } from "../OrchestratorEvent.js"
 import type * as Provider from "../Provider.js"
 import type { ProviderError } from "../ProviderError.js"
 import type { Usage } from "../Usage.js"
+import type { Journal } from "./durable/journal.js"
 import type { Pool } from "./pool.js"
 import type { Watchdog } from "./watchdog.js"
 
@@ -47,6 +48,8 @@ export interface RunEnv {
   /** Which budget was spent, and how much, when it stopped the run. */
   budgetStop: BudgetExceeded | undefined
   workflows: number
+  /** The journal of a durable run; undefined otherwise, which is all the engine checks. */
+  readonly journal?: Journal | undefined
 }
 
 /** One workflow being interpreted: where its events go, its share of the run's progress, what it cost. */

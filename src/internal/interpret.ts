@@ -3,6 +3,7 @@ import type { Provider } from "../Provider.js"
 import type * as Workflow from "../Workflow.js"
 import { runAgents } from "./agents.js"
 import { runConditional, runIterate, runParallel, runSequential } from "./combinators.js"
+import { runApproval } from "./durable/approval.js"
 import { child, emit, type Node } from "./env.js"
 import type { ChildOutcome, Input, Outcome } from "./outcome.js"
 
@@ -24,6 +25,8 @@ export const interpret = <R>(
       return runConditional(node, workflow.name, definition, input, interpretChild)
     case "Iterate":
       return runIterate(node, workflow.name, definition, input, interpretChild)
+    case "Approval":
+      return runApproval(node, workflow.name, definition, input)
   }
 }
 

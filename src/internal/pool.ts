@@ -1,6 +1,7 @@
 import type * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as FiberRef from "effect/FiberRef"
 import { Heap } from "./heap.js"
 import { CurrentStep, type StepHolder } from "./step.js"
 
@@ -99,7 +100,9 @@ export const makePool = (limit: number): Pool => {
     if (interrupted) return Effect.void
     live.add(fiber)
     fiber.addObserver(() => live.delete(fiber))
-    const holder = fiber.getFiberRef(CurrentStep)
+    // A holder of its own: read from a fiber whose ancestors never set the FiberRef, it would be the initial
+    // value that every such fiber shares.
+    const holder: StepHolder = { step: undefined }
     const self: Worker = {
       fiber,
       holder,
@@ -124,7 +127,7 @@ export const makePool = (limit: number): Pool => {
       const job = ready.pop()
       return job === undefined ? park : Effect.flatMap(job.owner.run(job.index, self), next)
     })
-    return Effect.onInterrupt(loop, () =>
+    return Effect.onInterrupt(Effect.zipRight(FiberRef.set(CurrentStep, holder), loop), () =>
       Effect.suspend(() => {
         const step = holder.step
         // Interrupted by the run ending: nothing more to do. Interrupted by the watchdog: report the timed-out

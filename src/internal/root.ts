@@ -25,6 +25,7 @@ import { Step } from "./step.js"
 import { recorderOf } from "./trackers.js"
 import { makeWatchdog } from "./watchdog.js"
 import { generateDocuments } from "./documents.js"
+import { durableMetadata, journalOf } from "./durable/options.js"
 
 /** A run whose inputs are valid, ready to execute. */
 export interface Prepared {
@@ -122,7 +123,7 @@ const buildResult = (
       failure: outcome.failure,
       startedAt: isoTime(started),
       completedAt: isoTime(now),
-      metadata: { ...outcome.metadata, config: { ...prepared.config } }
+      metadata: { ...outcome.metadata, config: { ...prepared.config }, ...durableMetadata(env, costs?.total.cost ?? 0) }
     }, true)
   })
 
@@ -189,6 +190,7 @@ export const execute = <R>(
       : undefined
     const clock = yield* Effect.clock
     const started = clock.unsafeCurrentTimeMillis()
+    const journal = journalOf(options)
     const env: RunEnv = {
       taskId: prepared.taskId,
       config,
@@ -205,7 +207,8 @@ export const execute = <R>(
       }),
       clock,
       context: options.context ?? {},
-      sink,
+      sink: journal === undefined ? sink : journal.sink(sink),
+      journal,
       finished: [],
       usage: { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, cacheWriteInputTokens: 0 },
       sequence: 0,
