@@ -12,6 +12,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
+import * as Stream from "effect/Stream"
 import { make as fromEnvService } from "./internal/providers/fromEnv.js"
 import { withLimits as limitService } from "./internal/providers/limits.js"
 import * as loadProviders from "./internal/providers/load.js"
@@ -23,6 +24,7 @@ import type {
 } from "./internal/providers/options.js"
 import { makeRouter } from "./internal/providers/routing.js"
 import { limitProblems, routerProblems } from "./internal/providers/validate.js"
+import { streamFrom as streamFromService } from "./internal/providers/streamChunks.js"
 import {
   makeSimulated as makeSimulatedService,
   type SimulatedOptions,
@@ -81,7 +83,58 @@ export interface Service {
   /** The model used when a request names none. */
   readonly defaultModel: string
   readonly complete: (request: CompletionRequest) => Effect.Effect<Completion, ProviderError>
+  /**
+   * The same call, streamed: text deltas as the model writes them, then one `Finish` holding the whole
+   * completion (its usage from the stream's final usage, or estimated and marked `estimated`). Optional: a
+   * provider without it is streamed as one delta when its `complete` returns (see `streamFrom`).
+   */
+  readonly stream?: ((request: CompletionRequest) => Stream.Stream<CompletionChunk, ProviderError>) | undefined
 }
+
+/**
+ * A piece of text, in the order the model wrote it. `restart` is set on the first delta of a new attempt (a
+ * retry or a fallback inside a run) when text of an earlier attempt was delivered: that text is void, and
+ * the reply starts again with this delta.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface TextDelta {
+  readonly _tag: "TextDelta"
+  readonly text: string
+  readonly restart?: boolean | undefined
+}
+
+/**
+ * The end of a streamed call: the whole completion, whose `content` is the deltas joined.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface Finish {
+  readonly _tag: "Finish"
+  readonly completion: Completion
+}
+
+/**
+ * What a streamed call yields: text deltas, then one `Finish`.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export type CompletionChunk = TextDelta | Finish
+
+/**
+ * @since 0.1.0
+ * @category Constructors
+ */
+export const textDelta = (text: string): TextDelta => ({ _tag: "TextDelta", text })
+
+/**
+ * @since 0.1.0
+ * @category Constructors
+ */
+export const finish = (completion: Completion): Finish => ({ _tag: "Finish", completion })
 
 /**
  * @since 0.1.0
@@ -107,6 +160,43 @@ export class Provider extends Context.Tag("multi-agent-orchestration/Provider")<
  */
 export const complete: (request: CompletionRequest) => Effect.Effect<Completion, ProviderError, Provider> = Effect
   .serviceFunctionEffect(Provider, (provider) => provider.complete)
+
+/**
+ * A call of `service`, streamed: its own `stream` when it has one, else its `complete` as one delta and a
+ * `Finish`.
+ *
+ * @since 0.1.0
+ * @category Functions
+ */
+export const streamFrom: (
+  service: Service,
+  request: CompletionRequest
+) => Stream.Stream<CompletionChunk, ProviderError> = streamFromService
+
+/**
+ * Streams a completion from the provider in context: text deltas as the model writes them, then a `Finish`
+ * with the whole completion and its usage. Inside a run, the call is metered, retried and falls back like
+ * `complete`; a delta with `restart: true` starts the text again after a failed attempt.
+ *
+ * @since 0.1.0
+ * @category Functions
+ * @example
+ * ```ts
+ * import { Console, Effect, Stream } from "effect"
+ * import { Provider } from "multi-agent-orchestration"
+ *
+ * const program = Provider.streamText({ prompt: "Explain backpressure in one paragraph." }).pipe(
+ *   Stream.runForEach((chunk) =>
+ *     chunk._tag === "TextDelta"
+ *       ? Console.log(chunk.text)
+ *       : Console.log(`${chunk.completion.usage.outputTokens} tokens`)
+ *   ),
+ *   Effect.provide(Provider.simulated({ latency: "1 second" }))
+ * )
+ * ```
+ */
+export const streamText = (request: CompletionRequest): Stream.Stream<CompletionChunk, ProviderError, Provider> =>
+  Stream.unwrap(Effect.map(Provider, (provider) => streamFromService(provider, request)))
 
 /**
  * The messages of a request: its `messages`, then its `prompt` as a final user message.

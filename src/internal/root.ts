@@ -16,6 +16,7 @@ import type * as Workflow from "../Workflow.js"
 import { emit, makeNode, type Node, type RunEnv } from "./env.js"
 import { interpret } from "./interpret.js"
 import type { Outcome } from "./outcome.js"
+import { makeDeltas } from "./deltas.js"
 import { makePool } from "./pool.js"
 import { meteredProvider, Step } from "./step.js"
 import { makeWatchdog } from "./watchdog.js"
@@ -35,6 +36,11 @@ export interface RunOptions {
   readonly taskId?: string | undefined
   /** When this effect completes, the run stops: in-flight agents are interrupted and the result is `cancelled`. */
   readonly cancelWhen?: Effect.Effect<unknown> | undefined
+  /**
+   * Stream every provider call of the run (with the provider's `stream`) and send the text as it is written
+   * in `agent_delta` events, at most one per agent per 50 ms. Default: false.
+   */
+  readonly streamTokens?: boolean | undefined
 }
 
 /** A run whose inputs are valid, ready to execute. */
@@ -192,6 +198,7 @@ export const execute = <R>(
       clock,
       context: options.context ?? {},
       sink,
+      deltas: options.streamTokens === true && sink !== undefined ? makeDeltas() : undefined,
       finished: [],
       usage: { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, cacheWriteInputTokens: 0 },
       sequence: 0,

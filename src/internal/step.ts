@@ -11,6 +11,7 @@ import { isTransient, type ProviderError } from "../ProviderError.js"
 import * as Retry from "../Retry.js"
 import type { Usage } from "../Usage.js"
 import { unsafeRecord } from "../CostTracker.js"
+import { callProvider, meteredStream } from "./deltas.js"
 import { describeCause } from "./describe.js"
 import { addUsage, chargeNode, emit, type Node, type RunEnv } from "./env.js"
 import type { SubTask } from "../SubTask.js"
@@ -131,7 +132,7 @@ const attempts = (
   }
   step.attempts++
   step.model = model
-  return Effect.matchEffect(env.provider.complete(request.model === model ? request : { ...request, model }), {
+  return Effect.matchEffect(callProvider(env, step, request.model === model ? request : { ...request, model }), {
     onSuccess: (completion) => {
       meter(step, completion.model, completion.usage)
       return Effect.succeed(completion)
@@ -186,12 +187,11 @@ const completeFor = (step: Step, request: Provider.CompletionRequest) => {
  * The provider every step of a run sees. Calls are charged to the step running on the calling fiber; a call
  * made outside any step (say, in a custom condition) is charged to `unattributed`.
  */
-export const meteredProvider = (env: RunEnv, unattributed: () => Step): Provider.Service => ({
-  name: env.provider.name,
-  defaultModel: env.provider.defaultModel,
-  complete: (request) =>
+export const meteredProvider = (env: RunEnv, unattributed: () => Step): Provider.Service => {
+  const complete = (request: Provider.CompletionRequest): Effect.Effect<Provider.Completion, ProviderError> =>
     Effect.withFiberRuntime((fiber) => completeFor(fiber.getFiberRef(CurrentStep).step ?? unattributed(), request))
-})
+  return { name: env.provider.name, defaultModel: env.provider.defaultModel, complete, stream: meteredStream(complete) }
+}
 
 /** How a step ended. */
 export type StepOutcome<A> =
