@@ -5,6 +5,7 @@
  *
  * @since 0.1.0
  */
+import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
@@ -230,11 +231,21 @@ export const messagesOf = (request: CompletionRequest): ReadonlyArray<Message> =
  */
 export const make = (
   complete: Service["complete"],
-  options: { readonly name?: string | undefined; readonly defaultModel?: string | undefined } = {}
+  options: {
+    readonly name?: string | undefined
+    readonly defaultModel?: string | undefined
+    /** The streamed form of the call, if the client streams; without it, a call streams as one delta. */
+    readonly stream?: Service["stream"]
+  } = {}
 ): Layer.Layer<Provider> =>
   Layer.succeed(
     Provider,
-    Provider.of({ name: options.name ?? "custom", defaultModel: options.defaultModel ?? "default", complete })
+    Provider.of({
+      name: options.name ?? "custom",
+      defaultModel: options.defaultModel ?? "default",
+      complete,
+      ...(options.stream === undefined ? {} : { stream: options.stream })
+    })
   )
 
 /**
@@ -347,6 +358,33 @@ export const openAi = (options: OpenAiOptions): Layer.Layer<Provider, InvalidCon
   Layer.scoped(Provider, loadProviders.openAi(options))
 
 /**
+ * `openAi` on the `HttpClient` of its environment, as `OpenAiClient.layer` is: give it your own client (a
+ * proxy, extra headers, tracing, retries, `NodeHttpClient`) with `Layer.provide`. `openAi` is this layer on
+ * `FetchHttpClient`.
+ *
+ * @since 0.1.0
+ * @category Layers
+ * @example
+ * ```ts
+ * import { FetchHttpClient, HttpClient, HttpClientRequest } from "@effect/platform"
+ * import { Effect, Layer, Redacted } from "effect"
+ * import { Provider } from "multi-agent-orchestration"
+ *
+ * // Every call carries a header of your own.
+ * const Tagged = Layer.effect(
+ *   HttpClient.HttpClient,
+ *   Effect.map(HttpClient.HttpClient, HttpClient.mapRequest(HttpClientRequest.setHeader("x-team", "research")))
+ * ).pipe(Layer.provide(FetchHttpClient.layer))
+ *
+ * const OpenAi = Provider.openAiWithoutHttpClient({ apiKey: Redacted.make("sk-...") }).pipe(Layer.provide(Tagged))
+ * ```
+ */
+export const openAiWithoutHttpClient = (
+  options: OpenAiOptions
+): Layer.Layer<Provider, InvalidConfig, HttpClient.HttpClient> =>
+  Layer.scoped(Provider, loadProviders.openAiWithoutHttpClient(options))
+
+/**
  * `openAi` with its options read from `Config`. Fails with `ConfigError` when a value cannot be read, and with
  * `InvalidConfig` when one is read but invalid.
  *
@@ -389,6 +427,18 @@ export const anthropic = (options: AnthropicOptions): Layer.Layer<Provider, Inva
   Layer.scoped(Provider, loadProviders.anthropic(options))
 
 /**
+ * `anthropic` on the `HttpClient` of its environment (see `openAiWithoutHttpClient`). `anthropic` is this
+ * layer on `FetchHttpClient`.
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const anthropicWithoutHttpClient = (
+  options: AnthropicOptions
+): Layer.Layer<Provider, InvalidConfig, HttpClient.HttpClient> =>
+  Layer.scoped(Provider, loadProviders.anthropicWithoutHttpClient(options))
+
+/**
  * `anthropic` with its options read from `Config`.
  *
  * @since 0.1.0
@@ -416,6 +466,18 @@ export const anthropicLayerConfig = (
  */
 export const openAiCompatible = (options: OpenAiCompatibleOptions): Layer.Layer<Provider, InvalidConfig> =>
   Layer.scoped(Provider, loadProviders.openAiCompatible(options))
+
+/**
+ * `openAiCompatible` on the `HttpClient` of its environment (see `openAiWithoutHttpClient`).
+ * `openAiCompatible` is this layer on `FetchHttpClient`.
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const openAiCompatibleWithoutHttpClient = (
+  options: OpenAiCompatibleOptions
+): Layer.Layer<Provider, InvalidConfig, HttpClient.HttpClient> =>
+  Layer.scoped(Provider, loadProviders.openAiCompatibleWithoutHttpClient(options))
 
 /**
  * `openAiCompatible` with its options read from `Config`.
