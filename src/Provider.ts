@@ -5,6 +5,7 @@
  *
  * @since 0.1.0
  */
+import type * as LanguageModel from "@effect/ai/LanguageModel"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
@@ -19,6 +20,7 @@ import { withLimits as limitService } from "./internal/providers/limits.js"
 import * as loadProviders from "./internal/providers/load.js"
 import type {
   AnthropicOptions,
+  FromLanguageModelOptions,
   LimitOptions,
   OpenAiCompatibleOptions,
   OpenAiOptions
@@ -332,6 +334,7 @@ export const simulatedReply: (request: CompletionRequest) => string = simulatedR
 export type {
   AnthropicOptions,
   CommonOptions,
+  FromLanguageModelOptions,
   LimitOptions,
   OpenAiCompatibleOptions,
   OpenAiOptions
@@ -489,6 +492,50 @@ export const openAiCompatibleLayerConfig = (
   config: Config.Config.Wrap<OpenAiCompatibleOptions>
 ): Layer.Layer<Provider, ConfigError.ConfigError | InvalidConfig> =>
   Layer.scoped(Provider, Effect.flatMap(Config.unwrap(config), loadProviders.openAiCompatible))
+
+/**
+ * Any `@effect/ai` `LanguageModel` as a provider: OpenAI and Anthropic through their own layers, Amazon
+ * Bedrock, Google, OpenRouter, or a `LanguageModel` of your own. A `LanguageModel` is made for one model and a
+ * request may name any, so give a layer per model, as a map from model names or as a function of the name;
+ * each model's layer is built the first time a request names it, once, for the life of the provider, with
+ * what the layer needs (an `OpenAiClient`, an `HttpClient`) taken from the provider layer's environment.
+ *
+ * - Calls stream (`streamText`) and complete (`generateText`); failures are `ProviderError`s, as with the
+ *   built-in providers.
+ * - Usage is the model's reported usage (Anthropic's cache reads and writes counted in the input), or
+ *   estimated and marked `estimated`. The model a reply names is the completion's `model`, so the run's
+ *   `Pricing` prices it: add your own models' prices there.
+ * - Temperature and max tokens are set in each model's layer (its `config`), not per request.
+ * - A model with no layer, or whose layer fails to build, fails the call with `InvalidRequest`.
+ *
+ * The options (a name without ":", a non-empty `defaultModel` that is one of the map's models, required with
+ * a function; a positive `timeout`) are checked when the layer is built: problems fail it with
+ * `InvalidConfig`. Loads `@effect/ai` when the layer is built.
+ *
+ * @since 0.1.0
+ * @category Layers
+ * @example
+ * ```ts
+ * import { OpenAiClient, OpenAiLanguageModel } from "@effect/ai-openai"
+ * import { FetchHttpClient } from "@effect/platform"
+ * import { Config, Layer } from "effect"
+ * import { Provider } from "multi-agent-orchestration"
+ *
+ * const Models = Provider.fromLanguageModel(
+ *   (model) => OpenAiLanguageModel.layer({ model, config: { temperature: 0.2 } }),
+ *   { name: "openai", defaultModel: "gpt-4o-mini" }
+ * ).pipe(
+ *   Layer.provide(OpenAiClient.layerConfig({ apiKey: Config.redacted("OPENAI_API_KEY") })),
+ *   Layer.provide(FetchHttpClient.layer)
+ * )
+ * ```
+ */
+export const fromLanguageModel = <E, R>(
+  models:
+    | Readonly<Record<string, Layer.Layer<LanguageModel.LanguageModel, E, R>>>
+    | ((model: string) => Layer.Layer<LanguageModel.LanguageModel, E, R>),
+  options: FromLanguageModelOptions = {}
+): Layer.Layer<Provider, InvalidConfig, R> => Layer.scoped(Provider, loadProviders.fromLanguageModel(models, options))
 
 /**
  * The provider the environment asks for:

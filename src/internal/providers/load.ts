@@ -12,7 +12,14 @@ import type { OpenAiCompatibleOptions } from "./compatible.js"
 import { withLimits } from "./limits.js"
 import type { OpenAiOptions } from "./openai.js"
 import { makeServerLimits } from "./serverLimits.js"
-import { anthropicProblems, openAiCompatibleProblems, openAiProblems, refuse } from "./validate.js"
+import type { FromLanguageModelOptions, ModelLayers } from "./fromLanguageModel.js"
+import {
+  anthropicProblems,
+  fromLanguageModelProblems,
+  openAiCompatibleProblems,
+  openAiProblems,
+  refuse
+} from "./validate.js"
 
 const load = <A>(what: string, packages: string, load: () => Promise<A>): Effect.Effect<A> =>
   Effect.tryPromise(load).pipe(
@@ -86,3 +93,12 @@ export const openAiCompatible = (
   options: OpenAiCompatibleOptions
 ): Effect.Effect<Service, InvalidConfig, Scope.Scope> =>
   Effect.zipRight(refuse(openAiCompatibleProblems(options)), onFetch(openAiCompatibleWithoutHttpClient(options)))
+
+export const fromLanguageModel = <E, R>(
+  layers: ModelLayers<E, R>,
+  options: FromLanguageModelOptions
+): Effect.Effect<Service, InvalidConfig, Scope.Scope | R> =>
+  refuse(fromLanguageModelProblems(layers, options)).pipe(
+    Effect.zipRight(load("Provider.fromLanguageModel", "@effect/ai", () => import("./fromLanguageModel.js"))),
+    Effect.flatMap((module) => module.make(layers, options))
+  )
