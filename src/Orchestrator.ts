@@ -63,6 +63,11 @@ export interface RunOptions {
    * Default: 1 second (on the `Clock`).
    */
   readonly onEventGracePeriod?: Duration.DurationInput | undefined
+  /**
+   * Stream every provider call of the run (with the provider's `stream`) and send the text as it is written
+   * in `agent_delta` events, at most one per agent per 50 ms. Default: false.
+   */
+  readonly streamTokens?: boolean | undefined
   /** Records the run in the `RunStore` in context as it goes, so that it can be resumed (see `resume`). */
   readonly durable?: DurableOptions | undefined
 }

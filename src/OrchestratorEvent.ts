@@ -72,6 +72,27 @@ export const AgentRetry = event("agent_retry", {
   /** How long until the next attempt. */
   delayMillis: Schema.Number
 })
+/**
+ * Text an agent's model wrote since the agent's last `agent_delta`, when the run streams tokens
+ * (`streamTokens: true`). At most one per agent per 50 ms (on the Clock): text that arrives in between is
+ * merged into the next one, none is lost. The deltas of an attempt, joined, are its reply; `restart` marks
+ * the first delta of a new attempt (a retry, the fallback model, or the agent's next call): the text shown
+ * for the agent so far is void, and it starts again with this one.
+ *
+ * @since 0.1.0
+ * @category Schemas
+ */
+export const AgentDelta = event("agent_delta", {
+  subtaskId: Schema.String,
+  /** The new text. */
+  text: Schema.String,
+  /** The attempt the text belongs to, from 1 (as in `agent_retry`). */
+  attempt: Schema.Int,
+  /** The model writing it. */
+  model: Schema.String,
+  /** Set on the first delta of an attempt after the agent's first: start the agent's text again. */
+  restart: Schema.optional(Schema.Boolean)
+})
 /** @since 0.1.0 @category Schemas */
 export const AgentComplete = event("agent_complete", {
   subtaskId: Schema.String,
@@ -183,6 +204,7 @@ export const OrchestratorEvent = Schema.Union(
   DecompositionComplete,
   AgentStart,
   AgentRetry,
+  AgentDelta,
   AgentComplete,
   AgentError,
   BranchSelected,

@@ -291,7 +291,8 @@ export const make = (options: Options = {}): Effect.Effect<ProgressBar, never, T
 
     const onEvent = (event: OrchestratorEvent): Effect.Effect<void> =>
       Effect.suspend(() => {
-        if (state.finished !== undefined) return Effect.void
+        // Streamed text changes nothing the line shows: the bar is not redrawn for it.
+        if (state.finished !== undefined || event.type === "agent_delta") return Effect.void
         state = update(state, event)
         if (live) return draw
         const line = describe(event, state)

@@ -5,6 +5,8 @@
  *
  * @since 0.1.0
  */
+import type * as LanguageModel from "@effect/ai/LanguageModel"
+import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
@@ -12,17 +14,20 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
+import * as Stream from "effect/Stream"
 import { make as fromEnvService } from "./internal/providers/fromEnv.js"
 import { withLimits as limitService } from "./internal/providers/limits.js"
 import * as loadProviders from "./internal/providers/load.js"
 import type {
   AnthropicOptions,
+  FromLanguageModelOptions,
   LimitOptions,
   OpenAiCompatibleOptions,
   OpenAiOptions
 } from "./internal/providers/options.js"
 import { makeRouter } from "./internal/providers/routing.js"
 import { limitProblems, routerProblems } from "./internal/providers/validate.js"
+import { streamFrom as streamFromService } from "./internal/providers/streamChunks.js"
 import {
   makeSimulated as makeSimulatedService,
   type SimulatedOptions,
@@ -81,7 +86,58 @@ export interface Service {
   /** The model used when a request names none. */
   readonly defaultModel: string
   readonly complete: (request: CompletionRequest) => Effect.Effect<Completion, ProviderError>
+  /**
+   * The same call, streamed: text deltas as the model writes them, then one `Finish` holding the whole
+   * completion (its usage from the stream's final usage, or estimated and marked `estimated`). Optional: a
+   * provider without it is streamed as one delta when its `complete` returns (see `streamFrom`).
+   */
+  readonly stream?: ((request: CompletionRequest) => Stream.Stream<CompletionChunk, ProviderError>) | undefined
 }
+
+/**
+ * A piece of text, in the order the model wrote it. `restart` is set on the first delta of a new attempt (a
+ * retry or a fallback inside a run) when text of an earlier attempt was delivered: that text is void, and
+ * the reply starts again with this delta.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface TextDelta {
+  readonly _tag: "TextDelta"
+  readonly text: string
+  readonly restart?: boolean | undefined
+}
+
+/**
+ * The end of a streamed call: the whole completion, whose `content` is the deltas joined.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface Finish {
+  readonly _tag: "Finish"
+  readonly completion: Completion
+}
+
+/**
+ * What a streamed call yields: text deltas, then one `Finish`.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export type CompletionChunk = TextDelta | Finish
+
+/**
+ * @since 0.1.0
+ * @category Constructors
+ */
+export const textDelta = (text: string): TextDelta => ({ _tag: "TextDelta", text })
+
+/**
+ * @since 0.1.0
+ * @category Constructors
+ */
+export const finish = (completion: Completion): Finish => ({ _tag: "Finish", completion })
 
 /**
  * @since 0.1.0
@@ -107,6 +163,43 @@ export class Provider extends Context.Tag("multi-agent-orchestration/Provider")<
  */
 export const complete: (request: CompletionRequest) => Effect.Effect<Completion, ProviderError, Provider> = Effect
   .serviceFunctionEffect(Provider, (provider) => provider.complete)
+
+/**
+ * A call of `service`, streamed: its own `stream` when it has one, else its `complete` as one delta and a
+ * `Finish`.
+ *
+ * @since 0.1.0
+ * @category Functions
+ */
+export const streamFrom: (
+  service: Service,
+  request: CompletionRequest
+) => Stream.Stream<CompletionChunk, ProviderError> = streamFromService
+
+/**
+ * Streams a completion from the provider in context: text deltas as the model writes them, then a `Finish`
+ * with the whole completion and its usage. Inside a run, the call is metered, retried and falls back like
+ * `complete`; a delta with `restart: true` starts the text again after a failed attempt.
+ *
+ * @since 0.1.0
+ * @category Functions
+ * @example
+ * ```ts
+ * import { Console, Effect, Stream } from "effect"
+ * import { Provider } from "multi-agent-orchestration"
+ *
+ * const program = Provider.streamText({ prompt: "Explain backpressure in one paragraph." }).pipe(
+ *   Stream.runForEach((chunk) =>
+ *     chunk._tag === "TextDelta"
+ *       ? Console.log(chunk.text)
+ *       : Console.log(`${chunk.completion.usage.outputTokens} tokens`)
+ *   ),
+ *   Effect.provide(Provider.simulated({ latency: "1 second" }))
+ * )
+ * ```
+ */
+export const streamText = (request: CompletionRequest): Stream.Stream<CompletionChunk, ProviderError, Provider> =>
+  Stream.unwrap(Effect.map(Provider, (provider) => streamFromService(provider, request)))
 
 /**
  * The messages of a request: its `messages`, then its `prompt` as a final user message.
@@ -140,11 +233,21 @@ export const messagesOf = (request: CompletionRequest): ReadonlyArray<Message> =
  */
 export const make = (
   complete: Service["complete"],
-  options: { readonly name?: string | undefined; readonly defaultModel?: string | undefined } = {}
+  options: {
+    readonly name?: string | undefined
+    readonly defaultModel?: string | undefined
+    /** The streamed form of the call, if the client streams; without it, a call streams as one delta. */
+    readonly stream?: Service["stream"]
+  } = {}
 ): Layer.Layer<Provider> =>
   Layer.succeed(
     Provider,
-    Provider.of({ name: options.name ?? "custom", defaultModel: options.defaultModel ?? "default", complete })
+    Provider.of({
+      name: options.name ?? "custom",
+      defaultModel: options.defaultModel ?? "default",
+      complete,
+      ...(options.stream === undefined ? {} : { stream: options.stream })
+    })
   )
 
 /**
@@ -231,6 +334,7 @@ export const simulatedReply: (request: CompletionRequest) => string = simulatedR
 export type {
   AnthropicOptions,
   CommonOptions,
+  FromLanguageModelOptions,
   LimitOptions,
   OpenAiCompatibleOptions,
   OpenAiOptions
@@ -255,6 +359,33 @@ export type {
  */
 export const openAi = (options: OpenAiOptions): Layer.Layer<Provider, InvalidConfig> =>
   Layer.scoped(Provider, loadProviders.openAi(options))
+
+/**
+ * `openAi` on the `HttpClient` of its environment, as `OpenAiClient.layer` is: give it your own client (a
+ * proxy, extra headers, tracing, retries, `NodeHttpClient`) with `Layer.provide`. `openAi` is this layer on
+ * `FetchHttpClient`.
+ *
+ * @since 0.1.0
+ * @category Layers
+ * @example
+ * ```ts
+ * import { FetchHttpClient, HttpClient, HttpClientRequest } from "@effect/platform"
+ * import { Effect, Layer, Redacted } from "effect"
+ * import { Provider } from "multi-agent-orchestration"
+ *
+ * // Every call carries a header of your own.
+ * const Tagged = Layer.effect(
+ *   HttpClient.HttpClient,
+ *   Effect.map(HttpClient.HttpClient, HttpClient.mapRequest(HttpClientRequest.setHeader("x-team", "research")))
+ * ).pipe(Layer.provide(FetchHttpClient.layer))
+ *
+ * const OpenAi = Provider.openAiWithoutHttpClient({ apiKey: Redacted.make("sk-...") }).pipe(Layer.provide(Tagged))
+ * ```
+ */
+export const openAiWithoutHttpClient = (
+  options: OpenAiOptions
+): Layer.Layer<Provider, InvalidConfig, HttpClient.HttpClient> =>
+  Layer.scoped(Provider, loadProviders.openAiWithoutHttpClient(options))
 
 /**
  * `openAi` with its options read from `Config`. Fails with `ConfigError` when a value cannot be read, and with
@@ -299,6 +430,18 @@ export const anthropic = (options: AnthropicOptions): Layer.Layer<Provider, Inva
   Layer.scoped(Provider, loadProviders.anthropic(options))
 
 /**
+ * `anthropic` on the `HttpClient` of its environment (see `openAiWithoutHttpClient`). `anthropic` is this
+ * layer on `FetchHttpClient`.
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const anthropicWithoutHttpClient = (
+  options: AnthropicOptions
+): Layer.Layer<Provider, InvalidConfig, HttpClient.HttpClient> =>
+  Layer.scoped(Provider, loadProviders.anthropicWithoutHttpClient(options))
+
+/**
  * `anthropic` with its options read from `Config`.
  *
  * @since 0.1.0
@@ -328,6 +471,18 @@ export const openAiCompatible = (options: OpenAiCompatibleOptions): Layer.Layer<
   Layer.scoped(Provider, loadProviders.openAiCompatible(options))
 
 /**
+ * `openAiCompatible` on the `HttpClient` of its environment (see `openAiWithoutHttpClient`).
+ * `openAiCompatible` is this layer on `FetchHttpClient`.
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const openAiCompatibleWithoutHttpClient = (
+  options: OpenAiCompatibleOptions
+): Layer.Layer<Provider, InvalidConfig, HttpClient.HttpClient> =>
+  Layer.scoped(Provider, loadProviders.openAiCompatibleWithoutHttpClient(options))
+
+/**
  * `openAiCompatible` with its options read from `Config`.
  *
  * @since 0.1.0
@@ -337,6 +492,50 @@ export const openAiCompatibleLayerConfig = (
   config: Config.Config.Wrap<OpenAiCompatibleOptions>
 ): Layer.Layer<Provider, ConfigError.ConfigError | InvalidConfig> =>
   Layer.scoped(Provider, Effect.flatMap(Config.unwrap(config), loadProviders.openAiCompatible))
+
+/**
+ * Any `@effect/ai` `LanguageModel` as a provider: OpenAI and Anthropic through their own layers, Amazon
+ * Bedrock, Google, OpenRouter, or a `LanguageModel` of your own. A `LanguageModel` is made for one model and a
+ * request may name any, so give a layer per model, as a map from model names or as a function of the name;
+ * each model's layer is built the first time a request names it, once, for the life of the provider, with
+ * what the layer needs (an `OpenAiClient`, an `HttpClient`) taken from the provider layer's environment.
+ *
+ * - Calls stream (`streamText`) and complete (`generateText`); failures are `ProviderError`s, as with the
+ *   built-in providers.
+ * - Usage is the model's reported usage (Anthropic's cache reads and writes counted in the input), or
+ *   estimated and marked `estimated`. The model a reply names is the completion's `model`, so the run's
+ *   `Pricing` prices it: add your own models' prices there.
+ * - Temperature and max tokens are set in each model's layer (its `config`), not per request.
+ * - A model with no layer, or whose layer fails to build, fails the call with `InvalidRequest`.
+ *
+ * The options (a name without ":", a non-empty `defaultModel` that is one of the map's models, required with
+ * a function; a positive `timeout`) are checked when the layer is built: problems fail it with
+ * `InvalidConfig`. Loads `@effect/ai` when the layer is built.
+ *
+ * @since 0.1.0
+ * @category Layers
+ * @example
+ * ```ts
+ * import { OpenAiClient, OpenAiLanguageModel } from "@effect/ai-openai"
+ * import { FetchHttpClient } from "@effect/platform"
+ * import { Config, Layer } from "effect"
+ * import { Provider } from "multi-agent-orchestration"
+ *
+ * const Models = Provider.fromLanguageModel(
+ *   (model) => OpenAiLanguageModel.layer({ model, config: { temperature: 0.2 } }),
+ *   { name: "openai", defaultModel: "gpt-4o-mini" }
+ * ).pipe(
+ *   Layer.provide(OpenAiClient.layerConfig({ apiKey: Config.redacted("OPENAI_API_KEY") })),
+ *   Layer.provide(FetchHttpClient.layer)
+ * )
+ * ```
+ */
+export const fromLanguageModel = <E, R>(
+  models:
+    | Readonly<Record<string, Layer.Layer<LanguageModel.LanguageModel, E, R>>>
+    | ((model: string) => Layer.Layer<LanguageModel.LanguageModel, E, R>),
+  options: FromLanguageModelOptions = {}
+): Layer.Layer<Provider, InvalidConfig, R> => Layer.scoped(Provider, loadProviders.fromLanguageModel(models, options))
 
 /**
  * The provider the environment asks for:

@@ -138,7 +138,9 @@ export class Authentication
 }
 
 /**
- * The reply could not be read: not JSON, truncated, the wrong content type, or missing fields.
+ * The reply could not be read: not JSON, truncated, the wrong content type, or missing fields. A reply that
+ * goes bad partway through a stream (`partial`: a chunk that cannot be read) is worth retrying, since the
+ * next stream is a new one; any other is not.
  *
  * @since 0.1.0
  * @category Errors
@@ -146,12 +148,12 @@ export class Authentication
 export class MalformedResponse
   extends Schema.TaggedError<MalformedResponse>("multi-agent-orchestration/ProviderError/MalformedResponse")(
     "MalformedResponse",
-    common
+    { ...common, partial: Schema.optional(Schema.Boolean) }
   )
 {
-  /** Not worth retrying. */
+  /** Worth retrying only when the reply went bad partway through a stream. */
   get transient(): boolean {
-    return false
+    return this.partial === true
   }
   override get message(): string {
     return describe(this, "malformed response")

@@ -129,6 +129,8 @@ export const execute = (workflow: Workflow.Workflow, task: string, options: Shar
     const choice = Option.getOrUndefined(options.provider)
     const result = yield* runWith(workflow, task, {
       config: configOf(options, formats),
+      // The live page shows each agent's text as it is written.
+      streamTokens: Option.isSome(options.serve),
       onEvent: (event) => Effect.forEach(listeners, (listener) => listener(event), { discard: true })
     }, options, (code) => (lastRun.code = code)).pipe(
       Effect.catchTag("InvalidConfig", (error) =>

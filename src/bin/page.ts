@@ -24,6 +24,7 @@ export const livePage = (title: string): string => `<!doctype html>
   th, td { text-align: left; padding: .2rem .5rem; border-bottom: 1px solid color-mix(in srgb, var(--muted) 25%, transparent); }
   td.status-completed { color: var(--ok); } td.status-failed, td.status-cancelled { color: var(--bad); }
   td.status-running { color: var(--accent); }
+  td.text { color: var(--muted); font-size: .85em; max-width: 28rem; white-space: nowrap; overflow: hidden; }
   #synthesis { white-space: pre-wrap; background: color-mix(in srgb, var(--muted) 10%, transparent); padding: 1rem; border-radius: .4rem; }
   .approval { border: 2px solid var(--accent); border-radius: .4rem; padding: .75rem 1rem; margin-bottom: 1rem; }
   .approval textarea { width: 100%; box-sizing: border-box; margin: .4rem 0; }
@@ -56,7 +57,7 @@ const tierTable = (tier) => {
   const h2 = document.createElement("h2"); h2.textContent = tier; section.append(h2)
   const table = document.createElement("table")
   const head = table.createTHead().insertRow()
-  for (const name of ["agent", "status", "model", "tokens", "cost", "time"]) { const th = document.createElement("th"); th.textContent = name; head.append(th) }
+  for (const name of ["agent", "status", "model", "tokens", "cost", "time", "text"]) { const th = document.createElement("th"); th.textContent = name; head.append(th) }
   section.append(table); $("tiers").append(section)
   const body = table.createTBody(); tiers.set(tier, body); return body
 }
@@ -66,6 +67,7 @@ const render = (agent) => {
   cell(row, agent.id); cell(row, agent.status, "status-" + agent.status); cell(row, agent.model || "")
   cell(row, agent.tokens || ""); cell(row, agent.cost === undefined ? "" : money(agent.cost))
   cell(row, agent.time === undefined ? "" : agent.time.toFixed(1) + "s")
+  cell(row, agent.text === undefined ? "" : (agent.text.length > 120 ? "…" : "") + agent.text.slice(-120).replace(/\\s+/g, " "), "text")
   row.title = agent.error || ""
 }
 const counts = () => {
@@ -93,6 +95,7 @@ on("decomposition_complete", (e) => {
 })
 const agentOf = (e) => agents.get(e.workflowId + "/" + e.data.subtaskId)
 on("agent_start", (e) => { const a = agentOf(e); if (a) { a.status = "running"; a.model = e.data.model; render(a) } })
+on("agent_delta", (e) => { const a = agentOf(e); if (a) { a.text = (e.data.restart ? "" : a.text || "") + e.data.text; render(a) } })
 on("agent_retry", (e) => { const a = agentOf(e); if (a) { a.error = "retrying: " + e.data.reason; render(a) } })
 on("agent_complete", (e) => {
   const a = agentOf(e); cost += e.data.cost; $("cost").textContent = money(cost)

@@ -7,6 +7,7 @@ import { BudgetExceeded } from "../OrchestratorError.js"
 import type * as Provider from "../Provider.js"
 import { isTransient, type ProviderError } from "../ProviderError.js"
 import type { Usage } from "../Usage.js"
+import { callProvider, meteredStream } from "./deltas.js"
 import { addUsage, chargeNode, emit, type RunEnv } from "./env.js"
 import { CurrentStep, type Step } from "./step.js"
 
@@ -127,7 +128,7 @@ const send = (
   const env = step.node.env
   step.attempts++
   step.model = model
-  return Effect.matchEffect(env.provider.complete(request.model === model ? request : { ...request, model }), {
+  return Effect.matchEffect(callProvider(env, step, request.model === model ? request : { ...request, model }), {
     onSuccess: (completion) => {
       const charged = meter(step, completion.model, completion.usage)
       return charged === undefined ? Effect.succeed(completion) : Effect.as(charged, completion)
@@ -194,9 +195,8 @@ const completeFor = (step: Step, request: Provider.CompletionRequest) => {
  * The provider every step of a run sees. Calls are charged to the step running on the calling fiber; a call
  * made outside any step (say, in a custom condition) is charged to `unattributed`.
  */
-export const meteredProvider = (env: RunEnv, unattributed: () => Step): Provider.Service => ({
-  name: env.provider.name,
-  defaultModel: env.provider.defaultModel,
-  complete: (request) =>
+export const meteredProvider = (env: RunEnv, unattributed: () => Step): Provider.Service => {
+  const complete = (request: Provider.CompletionRequest): Effect.Effect<Provider.Completion, ProviderError> =>
     Effect.withFiberRuntime((fiber) => completeFor(fiber.getFiberRef(CurrentStep).step ?? unattributed(), request))
-})
+  return { name: env.provider.name, defaultModel: env.provider.defaultModel, complete, stream: meteredStream(complete) }
+}

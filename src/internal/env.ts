@@ -9,6 +9,7 @@ import type * as Provider from "../Provider.js"
 import type { ProviderError } from "../ProviderError.js"
 import type { Usage } from "../Usage.js"
 import type { Journal } from "./durable/journal.js"
+import type { Deltas } from "./deltas.js"
 import type { Pool } from "./pool.js"
 import type { Watchdog } from "./watchdog.js"
 
@@ -32,6 +33,8 @@ export interface RunEnv {
   readonly context: Readonly<Record<string, unknown>>
   /** Receives every event; absent when nobody listens, so that events cost nothing. */
   readonly sink: ((event: OrchestratorEvent) => void) | undefined
+  /** Set when the run streams tokens: provider calls stream, and their text goes out as `agent_delta`. */
+  readonly deltas?: Deltas | undefined
   /** Every agent result of the run in the order they finished, nested workflows included. */
   readonly finished: Array<AgentResult>
   /** Tokens of the whole run, counted even when cost tracking is off. */

@@ -19,6 +19,7 @@ import type * as Workflow from "../Workflow.js"
 import { emit, makeNode, type Node, type RunEnv } from "./env.js"
 import { interpret } from "./interpret.js"
 import type { Outcome } from "./outcome.js"
+import { makeDeltas } from "./deltas.js"
 import { makePool } from "./pool.js"
 import { meteredProvider } from "./calls.js"
 import { Step } from "./step.js"
@@ -209,6 +210,7 @@ export const execute = <R>(
       context: options.context ?? {},
       sink: journal === undefined ? sink : journal.sink(sink),
       journal,
+      deltas: options.streamTokens === true && sink !== undefined ? makeDeltas() : undefined,
       finished: [],
       usage: { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, cacheWriteInputTokens: 0 },
       sequence: 0,

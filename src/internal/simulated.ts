@@ -1,6 +1,7 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import type { Completion, CompletionRequest, Service } from "../Provider.js"
+import * as Stream from "effect/Stream"
+import type { Completion, CompletionChunk, CompletionRequest, Service } from "../Provider.js"
 import { type ProviderError, Unavailable } from "../ProviderError.js"
 import { estimateTokens } from "../Usage.js"
 
@@ -53,19 +54,48 @@ export const makeSimulated = (options: SimulatedOptions = {}): Effect.Effect<Ser
       return typeof error === "function" ? error({ call, model, request }) : error
     }
 
-    const answer = (request: CompletionRequest, call: number): Effect.Effect<Completion, ProviderError> => {
-      const model = request.model ?? defaultModel
-      const failure = failureFor(call, model, request)
-      if (failure !== undefined) return Effect.fail(failure)
+    const replyTo = (request: CompletionRequest, call: number): Completion => {
       const content = options.respond === undefined
         ? simulatedReply(request)
         : truncate(options.respond(request, call), request.maxTokens)
-      return Effect.succeed({
+      return {
         content,
-        model,
+        model: request.model ?? defaultModel,
         usage: { inputTokens: promptTokens(request), outputTokens: estimateTokens(content) }
-      })
+      }
     }
+
+    const answer = (request: CompletionRequest, call: number): Effect.Effect<Completion, ProviderError> => {
+      const failure = failureFor(call, request.model ?? defaultModel, request)
+      return failure === undefined ? Effect.succeed(replyTo(request, call)) : Effect.fail(failure)
+    }
+
+    const latencyFor = (request: CompletionRequest, call: number): Duration.Duration | undefined =>
+      fixedLatency ?? (typeof latencyOf === "function" ? Duration.decode(latencyOf(request, call)) : undefined)
+
+    // A streamed call writes its reply a word at a time, the latency spread evenly over the words; a failing
+    // call breaks off halfway through its reply, as a dropped stream does.
+    const stream = (request: CompletionRequest): Stream.Stream<CompletionChunk, ProviderError> =>
+      Stream.suspend(() => {
+        const call = ++calls
+        const latency = latencyFor(request, call)
+        const failure = failureFor(call, request.model ?? defaultModel, request)
+        const completion = replyTo(request, call)
+        const words = wordsOf(completion.content)
+        const written = failure === undefined ? words : words.slice(0, Math.floor(words.length / 2))
+        const gap = latency === undefined || Duration.isZero(latency)
+          ? undefined
+          : Duration.millis(Duration.toMillis(latency) / Math.max(1, words.length))
+        const deltas: Stream.Stream<CompletionChunk> = gap === undefined
+          ? Stream.fromIterable(written.map((text): CompletionChunk => ({ _tag: "TextDelta", text })))
+          : Stream.mapEffect(Stream.fromIterable(written), (text) =>
+            Effect.as(Effect.sleep(gap), { _tag: "TextDelta", text } as CompletionChunk))
+        const end: Stream.Stream<CompletionChunk, ProviderError> = failure === undefined
+          ? Stream.succeed({ _tag: "Finish", completion })
+          : Stream.fail(failure)
+        const wait = words.length === 0 && gap !== undefined ? Stream.execute(Effect.sleep(gap)) : Stream.empty
+        return Stream.concat(deltas, Stream.concat(wait, end))
+      })
 
     return {
       name: "simulated",
@@ -73,15 +103,18 @@ export const makeSimulated = (options: SimulatedOptions = {}): Effect.Effect<Ser
       complete: (request) =>
         Effect.suspend(() => {
           const call = ++calls
-          const latency = fixedLatency ??
-            (typeof latencyOf === "function" ? Duration.decode(latencyOf(request, call)) : undefined)
+          const latency = latencyFor(request, call)
           // The reply is worked out when the call starts, as a model writes while the caller waits; the
           // latency then passes, and the reply (or the failure) is delivered at its end.
           const reply = answer(request, call)
           return latency === undefined || Duration.isZero(latency) ? reply : Effect.zipRight(Effect.sleep(latency), reply)
-        })
+        }),
+      stream
     }
   })
+
+/** A reply cut into words, each with the spaces after it (and the first with any before it): its deltas. */
+const wordsOf = (text: string): Array<string> => text.match(/^\s+|\S+\s*/g) ?? []
 
 /** Like a model that hits its token limit: the reply stops after about `maxTokens` tokens, at a word break. */
 const truncate = (text: string, maxTokens: number | undefined): string => {

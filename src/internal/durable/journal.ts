@@ -6,10 +6,12 @@
  */
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
 import { AgentResult } from "../../AgentResult.js"
 import { BudgetExceeded } from "../../OrchestratorError.js"
 import type { OrchestratorEvent } from "../../OrchestratorEvent.js"
 import type * as Provider from "../../Provider.js"
+import type { ProviderError } from "../../ProviderError.js"
 import type { Batch, RunStoreError, Service as Store, StepRecord, StoredEvent } from "../../RunStore.js"
 import { SubTask } from "../../SubTask.js"
 import { SynthesisResult } from "../../SynthesisResult.js"
@@ -211,30 +213,45 @@ export const make = (options: {
     replayedSteps: 0,
     awaiting: undefined,
     progress,
-    provider: (inner) => ({
-      name: inner.name,
-      defaultModel: inner.defaultModel,
-      complete: (request) =>
-        Effect.withFiberRuntime((fiber) => {
+    provider: (inner) => {
+      // Every answered call of a step is noted, so that a step's record holds what it paid for.
+      const note = (step: Step, model: string, usage: Usage) => {
+        const call: Call = usage.cacheWriteInputTokens !== undefined
+          ? [model, usage.inputTokens, usage.outputTokens, usage.cachedInputTokens ?? 0, usage.cacheWriteInputTokens]
+          : usage.cachedInputTokens === undefined
+          ? [model, usage.inputTokens, usage.outputTokens]
+          : [model, usage.inputTokens, usage.outputTokens, usage.cachedInputTokens]
+        const list = calls.get(step.agentId)
+        if (list === undefined) calls.set(step.agentId, [call])
+        else list.push(call)
+      }
+      const complete = (request: Provider.CompletionRequest): Effect.Effect<Provider.Completion, ProviderError> =>
+        Effect.withFiberRuntime<Provider.Completion, ProviderError>((fiber) => {
           const step = fiber.getFiberRef(CurrentStep).step
           if (step === undefined) return inner.complete(request)
-          const record = (model: string, usage: Usage) => {
-            const call: Call = usage.cacheWriteInputTokens !== undefined
-              ? [model, usage.inputTokens, usage.outputTokens, usage.cachedInputTokens ?? 0, usage.cacheWriteInputTokens]
-              : usage.cachedInputTokens === undefined
-              ? [model, usage.inputTokens, usage.outputTokens]
-              : [model, usage.inputTokens, usage.outputTokens, usage.cachedInputTokens]
-            const list = calls.get(step.agentId)
-            if (list === undefined) calls.set(step.agentId, [call])
-            else list.push(call)
-          }
           return Effect.tapBoth(inner.complete(request), {
-            onSuccess: (completion) => Effect.sync(() => record(completion.model, completion.usage)),
+            onSuccess: (completion) => Effect.sync(() => note(step, completion.model, completion.usage)),
             onFailure: (error) =>
-              error.usage === undefined ? Effect.void : Effect.sync(() => record(request.model ?? inner.defaultModel, error.usage!))
+              error.usage === undefined
+                ? Effect.void
+                : Effect.sync(() => note(step, request.model ?? inner.defaultModel, error.usage!))
           })
         })
-    }),
+      const streamOf = inner.stream
+      const stream = streamOf === undefined ? undefined : (request: Provider.CompletionRequest) =>
+        Stream.unwrap(Effect.withFiberRuntime<Stream.Stream<Provider.CompletionChunk, ProviderError>>((fiber) => {
+          const step = fiber.getFiberRef(CurrentStep).step
+          const chunks = streamOf(request)
+          if (step === undefined) return Effect.succeed(chunks)
+          return Effect.succeed(Stream.tap(chunks, (chunk) =>
+            chunk._tag === "Finish"
+              ? Effect.sync(() => note(step, chunk.completion.model, chunk.completion.usage))
+              : Effect.void))
+        }))
+      return stream === undefined
+        ? { name: inner.name, defaultModel: inner.defaultModel, complete }
+        : { name: inner.name, defaultModel: inner.defaultModel, complete, stream }
+    },
     sink: (inner) => (event) => {
       const numbered = event as { sequence: number }
       numbered.sequence += options.lastSequence

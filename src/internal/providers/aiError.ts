@@ -13,6 +13,7 @@ import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import { InvalidRequest, type ProviderError, Timeout, Unavailable } from "../../ProviderError.js"
 import { excerpt, scrub } from "./redact.js"
+import { malformedChunk } from "./streamChunks.js"
 import {
   describeParseError,
   errorInReply,
@@ -25,10 +26,17 @@ import {
 } from "./shared.js"
 
 /** Marks a body that could not be read because the connection dropped: transient, unlike a malformed one. */
-const droppedMarker = "connection dropped while reading the reply"
+export const droppedMarker = "connection dropped while reading the reply"
 
 /** Marks a 2xx reply that reports an error; the scrubbed reply follows as JSON. */
-const errorReplyMarker = "the reply reports an error: "
+export const errorReplyMarker = "the reply reports an error: "
+
+/** Marks a chunk of a streamed reply that cannot be read: transient, since the next stream is a new one. */
+export const malformedChunkMarker = "a chunk of the stream cannot be read: "
+
+/** Whether a reply is a stream of events, whose body is read as it comes rather than whole. */
+export const isEventStream = (response: HttpClientResponse.HttpClientResponse): boolean =>
+  /\btext\/event-stream\b/i.test(response.headers["content-type"] ?? "")
 
 const causeMessage = (cause: unknown): string =>
   Predicate.hasProperty(cause, "message") && typeof cause.message === "string" ? cause.message : String(cause)
@@ -58,6 +66,8 @@ const checkBody = (
   response: HttpClientResponse.HttpClientResponse,
   secrets: ReadonlyArray<string>
 ): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.ResponseError> =>
+  // A successful stream is checked event by event as it is read (see `transforms.ts`).
+  response.status >= 200 && response.status < 300 && isEventStream(response) ? Effect.succeed(response) :
   Effect.matchEffect(response.text, {
     onFailure: (error) =>
       failWith(response, "Decode", `${droppedMarker}: ${excerpt(causeMessage(error.cause), secrets)}`, "", secrets),
@@ -123,6 +133,7 @@ export const fromAiError = (
       if (description.startsWith(errorReplyMarker)) {
         return fromErrorReply(origin, status, reportedError(description.slice(errorReplyMarker.length)), secrets)
       }
+      if (description.startsWith(malformedChunkMarker)) return malformedChunk(origin, status, description, secrets)
       return malformed(origin, description, secrets, status)
     }
     case "HttpRequestError": {

@@ -4,14 +4,15 @@
  */
 import * as AnthropicClient from "@effect/ai-anthropic/AnthropicClient"
 import * as AnthropicLanguageModel from "@effect/ai-anthropic/AnthropicLanguageModel"
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import type { Service } from "../../Provider.js"
-import { strictJson } from "./aiError.js"
-import { makeService } from "./languageModel.js"
+import type { ServerLimits } from "./serverLimits.js"
+import { makeStreamingService } from "./streamLanguageModel.js"
+import { clientChecks } from "./transforms.js"
 import { type CommonOptions, defaultTimeout, type ReportedUsage } from "./shared.js"
 
 /** Options of `Provider.anthropic`. */
@@ -32,20 +33,24 @@ export const defaultMaxTokens = 4096
 /** A trailing "/v1" is dropped: the client adds it to every path. */
 const baseUrl = (url: string | undefined): string | undefined => url?.replace(/\/+$/, "").replace(/\/v1$/, "")
 
-export const make = (options: AnthropicOptions): Effect.Effect<Service, never, Scope.Scope> =>
+/** The provider, on the `HttpClient` of the environment; `server` learns the limits its replies report. */
+export const make = (
+  options: AnthropicOptions,
+  server?: ServerLimits | undefined
+): Effect.Effect<Service, never, Scope.Scope | HttpClient.HttpClient> =>
   Effect.gen(function*() {
     const secrets = [Redacted.value(options.apiKey)]
     const client = yield* AnthropicClient.make({
       apiKey: options.apiKey,
       apiUrl: baseUrl(options.apiUrl),
       anthropicVersion: options.anthropicVersion,
-      transformClient: strictJson(secrets)
+      transformClient: clientChecks(secrets, server)
     })
     const languageModel = yield* AnthropicLanguageModel.make({ model: options.defaultModel ?? defaultModel }).pipe(
       Effect.provideService(AnthropicClient.AnthropicClient, client)
     )
     const maxTokensDefault = options.maxTokens ?? defaultMaxTokens
-    return makeService({
+    return makeStreamingService({
       name,
       defaultModel: options.defaultModel ?? defaultModel,
       timeout: options.timeout === undefined ? defaultTimeout : Duration.decode(options.timeout),
@@ -80,4 +85,4 @@ export const make = (options: AnthropicOptions): Effect.Effect<Service, never, S
         return undefined
       }
     })
-  }).pipe(Effect.provide(FetchHttpClient.layer))
+  })

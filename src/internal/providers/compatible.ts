@@ -2,7 +2,6 @@
  * A small client for OpenAI-compatible chat completions servers (`POST {baseUrl}/chat/completions`): Ollama,
  * vLLM, llama.cpp's server, LM Studio. Loaded on first use.
  */
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
@@ -32,6 +31,9 @@ import {
   withTimeout
 } from "./shared.js"
 import { excerpt } from "./redact.js"
+import type { ServerLimits } from "./serverLimits.js"
+import { makeCompatibleStream } from "./streamCompatible.js"
+import { observeLimits } from "./transforms.js"
 
 /** Options of `Provider.openAiCompatible`. */
 export interface OpenAiCompatibleOptions extends CommonOptions {
@@ -76,7 +78,11 @@ const body = (model: string, request: CompletionRequest, messages: ReadonlyArray
   }
 }
 
-export const make = (options: OpenAiCompatibleOptions): Effect.Effect<Service> =>
+/** The client, on the `HttpClient` of the environment; `server` learns the limits its replies report. */
+export const make = (
+  options: OpenAiCompatibleOptions,
+  server?: ServerLimits | undefined
+): Effect.Effect<Service, never, HttpClient.HttpClient> =>
   Effect.gen(function*() {
     const name = options.name ?? defaultName
     const defaultModelOf = options.defaultModel ?? defaultModel
@@ -90,7 +96,8 @@ export const make = (options: OpenAiCompatibleOptions): Effect.Effect<Service> =
           apiKey === undefined ? identity : HttpClientRequest.bearerToken(apiKey),
           HttpClientRequest.acceptJson
         )
-      )
+      ),
+      server === undefined ? identity : observeLimits(server)
     )
 
     const read = (
@@ -169,5 +176,17 @@ export const make = (options: OpenAiCompatibleOptions): Effect.Effect<Service> =
       return withTimeout(call, origin, timeout)
     }
 
-    return { name, defaultModel: defaultModelOf, complete }
-  }).pipe(Effect.provide(FetchHttpClient.layer))
+    const stream = makeCompatibleStream({
+      name,
+      defaultModel: defaultModelOf,
+      url,
+      client,
+      secrets,
+      timeout,
+      maxTokens: options.maxTokens,
+      body,
+      read,
+      requestFailed
+    })
+    return { name, defaultModel: defaultModelOf, complete, stream }
+  })

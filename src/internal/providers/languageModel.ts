@@ -34,7 +34,7 @@ export interface LanguageModelProvider {
   readonly usage: (response: LanguageModel.GenerateTextResponse<{}>) => ReportedUsage | undefined
 }
 
-const toPrompt = (system: string | undefined, messages: ReadonlyArray<Message>): Prompt.Prompt => {
+export const toPrompt = (system: string | undefined, messages: ReadonlyArray<Message>): Prompt.Prompt => {
   const out: Array<Prompt.Message> = []
   if (system !== undefined && system !== "") out.push(Prompt.makeMessage("system", { content: system }))
   for (const message of messages) {

@@ -4,14 +4,16 @@
  */
 import * as OpenAiClient from "@effect/ai-openai/OpenAiClient"
 import * as OpenAiLanguageModel from "@effect/ai-openai/OpenAiLanguageModel"
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import type { Service } from "../../Provider.js"
-import { strictJson } from "./aiError.js"
-import { makeService, reportedUsage } from "./languageModel.js"
+import type { ServerLimits } from "./serverLimits.js"
+import { makeStreamingService } from "./streamLanguageModel.js"
+import { clientChecks } from "./transforms.js"
+import { reportedUsage } from "./languageModel.js"
 import { type CommonOptions, defaultTimeout } from "./shared.js"
 
 /** Options of `Provider.openAi`. */
@@ -27,7 +29,11 @@ export interface OpenAiOptions extends CommonOptions {
 export const name = "openai"
 export const defaultModel = "gpt-4o-mini"
 
-export const make = (options: OpenAiOptions): Effect.Effect<Service, never, Scope.Scope> =>
+/** The provider, on the `HttpClient` of the environment; `server` learns the limits its replies report. */
+export const make = (
+  options: OpenAiOptions,
+  server?: ServerLimits | undefined
+): Effect.Effect<Service, never, Scope.Scope | HttpClient.HttpClient> =>
   Effect.gen(function*() {
     const secrets = [options.apiKey, options.organizationId, options.projectId].flatMap((secret) =>
       secret === undefined ? [] : [Redacted.value(secret)]
@@ -37,7 +43,7 @@ export const make = (options: OpenAiOptions): Effect.Effect<Service, never, Scop
       apiUrl: options.apiUrl,
       organizationId: options.organizationId,
       projectId: options.projectId,
-      transformClient: strictJson(secrets)
+      transformClient: clientChecks(secrets, server)
     })
     const languageModel = yield* OpenAiLanguageModel.make({
       model: options.defaultModel ?? defaultModel,
@@ -45,7 +51,7 @@ export const make = (options: OpenAiOptions): Effect.Effect<Service, never, Scop
       config: { store: false }
     }).pipe(Effect.provideService(OpenAiClient.OpenAiClient, client))
     const defaultMaxTokens = options.maxTokens
-    return makeService({
+    return makeStreamingService({
       name,
       defaultModel: options.defaultModel ?? defaultModel,
       timeout: options.timeout === undefined ? defaultTimeout : Duration.decode(options.timeout),
@@ -62,4 +68,4 @@ export const make = (options: OpenAiOptions): Effect.Effect<Service, never, Scop
       },
       usage: (response) => reportedUsage(response.usage)
     })
-  }).pipe(Effect.provide(FetchHttpClient.layer))
+  })

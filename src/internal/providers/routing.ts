@@ -5,6 +5,7 @@
  * `fallbackModel` falls back across providers.
  */
 import type { Service } from "../../Provider.js"
+import { streamFrom } from "./streamChunks.js"
 
 const families: ReadonlyArray<readonly [prefix: string, pattern: RegExp]> = [
   ["openai", /^(?:gpt-|chatgpt-|o\d|codex-|computer-use)/i],
@@ -37,6 +38,11 @@ export const makeRouter = (
       if (request.model === undefined) return fallback.complete(request)
       const [service, model] = route(request.model)
       return service.complete(model === request.model ? request : { ...request, model })
+    },
+    stream: (request) => {
+      if (request.model === undefined) return streamFrom(fallback, request)
+      const [service, model] = route(request.model)
+      return streamFrom(service, model === request.model ? request : { ...request, model })
     }
   }
 }

@@ -126,6 +126,35 @@ export const openAiCompatibleProblems = (options: OpenAiCompatibleOptions): Arra
   ...commonProblems("openAiCompatible", options)
 ]
 
+/** The problems of `fromLanguageModel`'s models and options. */
+export const fromLanguageModelProblems = (
+  layers: unknown,
+  options: { readonly name?: unknown; readonly defaultModel?: unknown; readonly timeout?: unknown }
+): Array<string> => {
+  const problems = defined([
+    nameProblem("fromLanguageModel: name", options.name),
+    typeof options.name === "string" && options.name.includes(":")
+      ? `fromLanguageModel: name is the model prefix it answers to and must not contain ":", got ${shown(options.name)}`
+      : undefined,
+    nameProblem("fromLanguageModel: defaultModel", options.defaultModel),
+    durationProblem("fromLanguageModel: timeout", options.timeout)
+  ])
+  if (typeof layers === "function") {
+    if (options.defaultModel === undefined) {
+      problems.push("fromLanguageModel: defaultModel is required when the models are given by a function")
+    }
+  } else if (typeof layers !== "object" || layers === null || Object.keys(layers).length === 0) {
+    problems.push("fromLanguageModel: needs at least one model")
+  } else if (typeof options.defaultModel === "string" && !Object.hasOwn(layers, options.defaultModel)) {
+    problems.push(
+      `fromLanguageModel: defaultModel ${shown(options.defaultModel)} is not one of the models (${
+        Object.keys(layers).join(", ")
+      })`
+    )
+  }
+  return problems
+}
+
 /** The problems of a router's route names and default route. */
 export const routerProblems = (names: ReadonlyArray<string>, defaultRoute: unknown): Array<string> => {
   const problems: Array<string> = []
