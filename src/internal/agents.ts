@@ -149,7 +149,8 @@ const agentResult = (subtask: SubTask, outcome: StepOutcome<Workflow.AgentOutput
     tier: step.tier,
     attempts: step.attempts,
     error: done ? undefined : outcome.error,
-    metadata: output === undefined || typeof output === "string" ? emptyMetadata : output.metadata ?? emptyMetadata
+    metadata: output === undefined || typeof output === "string" ? emptyMetadata : output.metadata ?? emptyMetadata,
+    ...(output === undefined || typeof output === "string" || output.value === undefined ? {} : { value: output.value })
   })
 }
 
