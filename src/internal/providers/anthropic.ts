@@ -58,6 +58,8 @@ export const make = (options: AnthropicOptions): Effect.Effect<Service, never, S
           max_tokens: call.maxTokens ?? maxTokensDefault,
           ...(call.temperature === undefined ? {} : { temperature: call.temperature })
         }),
+      formatWithTools: false,
+      toolsWithNone: true,
       usage: (response): ReportedUsage | undefined => {
         // Anthropic counts cache reads and cache writes apart from `input_tokens`; the library's input
         // includes both, each billed at its own rate. `@effect/ai` keeps the reads only; the writes are in

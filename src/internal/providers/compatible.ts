@@ -31,6 +31,7 @@ import {
   usageOf,
   withTimeout
 } from "./shared.js"
+import { toolCallsOf, WireToolCalls, wireMessages, wireOptions } from "./chatTools.js"
 import { excerpt } from "./redact.js"
 
 /** Options of `Provider.openAiCompatible`. */
@@ -52,7 +53,7 @@ const Count = Schema.NullishOr(Schema.NonNegativeInt)
 const ChatCompletion = Schema.Struct({
   model: Schema.optional(Schema.NullOr(Schema.String)),
   choices: Schema.NonEmptyArray(Schema.Struct({
-    message: Schema.Struct({ content: Schema.NullishOr(Schema.String) })
+    message: Schema.Struct({ content: Schema.NullishOr(Schema.String), tool_calls: Schema.optional(WireToolCalls) })
   })),
   usage: Schema.optional(Schema.NullOr(Schema.Struct({
     prompt_tokens: Schema.optional(Count),
@@ -64,12 +65,10 @@ const ChatCompletion = Schema.Struct({
 const decodeCompletion = Schema.decodeUnknownEither(ChatCompletion)
 
 const body = (model: string, request: CompletionRequest, messages: ReadonlyArray<Message>, maxTokens?: number) => {
-  const all: Array<{ role: string; content: string }> = []
-  if (request.system !== undefined && request.system !== "") all.push({ role: "system", content: request.system })
-  for (const message of messages) all.push({ role: message.role, content: message.content })
   return {
     model,
-    messages: all,
+    messages: wireMessages(request, messages),
+    ...wireOptions(request),
     stream: false,
     ...(maxTokens === undefined ? {} : { max_tokens: maxTokens }),
     ...(request.temperature === undefined ? {} : { temperature: request.temperature })
@@ -124,8 +123,10 @@ export const make = (options: OpenAiCompatibleOptions): Effect.Effect<Service> =
           const reply = decoded.right
           const content = reply.choices[0].message.content ?? ""
           const usage = reply.usage ?? undefined
+          const toolCalls = toolCallsOf(reply.choices[0].message.tool_calls, secrets)
           return Effect.succeed({
             content,
+            ...(toolCalls === undefined ? {} : { toolCalls }),
             model: reply.model ?? origin.model,
             usage: usageOf(
               usage === undefined

@@ -57,9 +57,12 @@ export const make = (options: OpenAiOptions): Effect.Effect<Service, never, Scop
         return OpenAiLanguageModel.withConfigOverride(self, {
           model: call.model,
           ...(call.temperature === undefined ? {} : { temperature: call.temperature }),
-          ...(maxTokens === undefined ? {} : { max_output_tokens: maxTokens })
+          ...(maxTokens === undefined ? {} : { max_output_tokens: maxTokens }),
+          ...(call.strict === undefined ? {} : { strict: call.strict })
         })
       },
+      formatWithTools: true,
+      toolsWithNone: false,
       usage: (response) => reportedUsage(response.usage)
     })
   }).pipe(Effect.provide(FetchHttpClient.layer))
