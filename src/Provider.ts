@@ -260,14 +260,14 @@ export const completeObject = <A, I, R>(
   Effect.gen(function*() {
     const provider = yield* Provider
     const spec = outputSpec(schema, options)
-    const messages = messagesOf(request)
-    const { prompt: _prompt, ...rest } = request
-    const ask = { ...rest, messages, responseFormat: spec.format }
-    const first = yield* provider.complete(ask)
+    const first = yield* provider.complete({ ...request, responseFormat: spec.format })
     const decoded = yield* Effect.either(decodeReply(spec, first.content))
     if (Either.isRight(decoded)) return { ...first, value: decoded.right.value, attempts: 1 }
+    const { prompt: _prompt, ...rest } = request
+    const messages = messagesOf(request)
     const second = yield* provider.complete({
-      ...ask,
+      ...rest,
+      responseFormat: spec.format,
       messages: [
         ...messages,
         { role: "assistant", content: first.content },

@@ -227,7 +227,8 @@ export const runLoop = (options: LoopOptions): Effect.Effect<LoopResult, Provide
     const spec = options.output
     const maxSteps = options.maxSteps ?? defaultMaxSteps
     const timeout = options.toolTimeout === undefined ? undefined : Duration.decode(options.toolTimeout)
-    const messages = initialMessages(options)
+    // Turns after the prompt. Until there are any, the request carries the prompt as given.
+    const history: Array<Provider.Message> = []
     const records: Array<ToolCallRecord> = []
     let repairing = false
     let step = 0
@@ -239,19 +240,21 @@ export const runLoop = (options: LoopOptions): Effect.Effect<LoopResult, Provide
         system: options.system,
         temperature: options.temperature,
         maxTokens: options.maxTokens,
-        messages: [...messages],
+        ...(history.length === 0
+          ? { prompt: options.prompt, messages: options.messages }
+          : { messages: [...initialMessages(options), ...history] }),
         ...(definitions.length === 0 ? {} : { tools: definitions, ...(toolChoice === undefined ? {} : { toolChoice }) }),
         ...(spec === undefined ? {} : { responseFormat: spec.format })
       })
       const calls = handler === undefined || repairing ? [] : completion.toolCalls ?? []
       if (calls.length > 0) {
         if (step >= maxSteps) return yield* new MaxStepsReached({ maxSteps, toolCalls: records.length })
-        messages.push({ role: "assistant", content: completion.content, toolCalls: calls })
+        history.push({ role: "assistant", content: completion.content, toolCalls: calls })
         const answered = yield* Effect.forEach(calls, (call) => callTool(handler!, names, call, step, timeout), {
           concurrency: options.toolConcurrency ?? "unbounded"
         })
         records.push(...answered)
-        for (const record of answered) messages.push(messageOf(record))
+        for (const record of answered) history.push(messageOf(record))
         continue
       }
       if (spec === undefined) return { content: completion.content, value: undefined, steps: step, toolCalls: records }
@@ -265,7 +268,7 @@ export const runLoop = (options: LoopOptions): Effect.Effect<LoopResult, Provide
       }
       if (repairing) return yield* invalidOutput(spec, decoded.left, completion.content, 2)
       repairing = true
-      messages.push(
+      history.push(
         { role: "assistant", content: completion.content },
         { role: "user", content: repairPrompt(spec, decoded.left) }
       )

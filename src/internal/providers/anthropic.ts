@@ -58,7 +58,7 @@ export const make = (options: AnthropicOptions): Effect.Effect<Service, never, S
           max_tokens: call.maxTokens ?? maxTokensDefault,
           ...(call.temperature === undefined ? {} : { temperature: call.temperature })
         }),
-      formatWithTools: false,
+      formatMode: "tool",
       toolsWithNone: true,
       usage: (response): ReportedUsage | undefined => {
         // Anthropic counts cache reads and cache writes apart from `input_tokens`; the library's input

@@ -14,7 +14,7 @@ import type { Completion, CompletionRequest, Service } from "../../Provider.js"
 import type { ProviderError } from "../../ProviderError.js"
 import { isStrict } from "../structured.js"
 import { fromAiError } from "./aiError.js"
-import { callOf, generate, toolCallsOf, toPrompt } from "./aiTools.js"
+import { callOf, type FormatMode, generate, toolCallsOf, toPrompt } from "./aiTools.js"
 import { type ReportedUsage, requestMessages, resolveModel, usageOf, withTimeout } from "./shared.js"
 
 /** What differs between the providers built on `@effect/ai`. */
@@ -37,8 +37,8 @@ export interface LanguageModelProvider {
       readonly strict?: boolean | undefined
     }
   ) => Effect.Effect<A, E, R>
-  /** Whether the API takes a response format together with tools (Anthropic's format is a tool of its own). */
-  readonly formatWithTools: boolean
+  /** How the API takes a response format: its own (OpenAI), or a tool the model must call (Anthropic). */
+  readonly formatMode: FormatMode
   /** Whether the API drops the tools for a tool choice of "none" (so that a history of tool calls fails). */
   readonly toolsWithNone: boolean
   /** The usage of a finished call in the library's terms (input includes cached input). */
@@ -86,12 +86,12 @@ export const makeService = (options: LanguageModelProvider): Service => {
     const call = typed
       ? Effect.map(
         generate(languageModel, callOf(request, messages.value, options)),
-        ({ response, text }): Completion => {
-          const toolCalls = response === undefined ? undefined : toolCallsOf(response, secrets)
+        (generated): Completion => {
+          const toolCalls = toolCallsOf(generated.toolCalls, secrets)
           return {
-            content: text,
-            model: response === undefined ? model : answeredBy(response, model),
-            usage: usageOf(response === undefined ? undefined : options.usage(response), request, messages.value, text),
+            content: generated.text,
+            model: answeredBy(generated.response, model),
+            usage: usageOf(options.usage(generated.response), request, messages.value, generated.text),
             ...(toolCalls === undefined ? {} : { toolCalls })
           }
         }

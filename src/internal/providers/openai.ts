@@ -61,7 +61,7 @@ export const make = (options: OpenAiOptions): Effect.Effect<Service, never, Scop
           ...(call.strict === undefined ? {} : { strict: call.strict })
         })
       },
-      formatWithTools: true,
+      formatMode: "native",
       toolsWithNone: false,
       usage: (response) => reportedUsage(response.usage)
     })
