@@ -77,18 +77,21 @@ export const makeSimulated = (options: SimulatedOptions = {}): Effect.Effect<Ser
     const invalidSeed = options.invalidOutput?.seed ?? 0
 
     /** A reply to a request with tools or a response format. */
-    const turn = (request: CompletionRequest, call: number): Completion["toolCalls"] & {} | string => {
+    const turn = (
+      request: CompletionRequest,
+      call: number
+    ): Effect.Effect<ReadonlyArray<ToolCall> | string> => {
       const scripted = (request.tools?.length ?? 0) === 0 ? undefined : options.toolCalls?.(request, call)
       const calls = scripted === undefined
         ? simulatedToolCalls(request, call)
         : scripted.map((c, i) => ({ id: `call_${call}_${i + 1}`, name: c.name, params: c.params }))
-      if (calls !== undefined && calls.length > 0) return calls
+      if (calls !== undefined && calls.length > 0) return Effect.succeed(calls)
       const format = request.responseFormat
       if (format !== undefined) {
         const bad = invalid.has(call) || (invalidRate > 0 && uniform(invalidSeed, call) < invalidRate)
         return simulatedObject(request, format, options.seed ?? 0, bad)
       }
-      return options.respond === undefined ? answerWithSources(request) : options.respond(request, call)
+      return Effect.succeed(options.respond === undefined ? answerWithSources(request) : options.respond(request, call))
     }
 
     const answer = (request: CompletionRequest, call: number): Effect.Effect<Completion, ProviderError> => {
@@ -96,15 +99,16 @@ export const makeSimulated = (options: SimulatedOptions = {}): Effect.Effect<Ser
       const failure = failureFor(call, model, request)
       if (failure !== undefined) return Effect.fail(failure)
       if (request.responseFormat !== undefined || (request.tools?.length ?? 0) > 0) {
-        const reply = turn(request, call)
-        const content = typeof reply === "string" ? reply : ""
-        const inputTokens = promptTokens(request) + estimateTokens(JSON.stringify(request.tools ?? []))
-        const outputTokens = estimateTokens(typeof reply === "string" ? reply : JSON.stringify(reply))
-        return Effect.succeed({
-          content,
-          model,
-          usage: { inputTokens, outputTokens },
-          ...(typeof reply === "string" ? {} : { toolCalls: reply })
+        return Effect.map(turn(request, call), (reply): Completion => {
+          const content = typeof reply === "string" ? reply : ""
+          const inputTokens = promptTokens(request) + estimateTokens(JSON.stringify(request.tools ?? []))
+          const outputTokens = estimateTokens(typeof reply === "string" ? reply : JSON.stringify(reply))
+          return {
+            content,
+            model,
+            usage: { inputTokens, outputTokens },
+            ...(typeof reply === "string" ? {} : { toolCalls: reply })
+          }
         })
       }
       const content = options.respond === undefined

@@ -9,9 +9,8 @@
  *   parameters built from their JSON Schemas (a query-like string gets the search), then an answer that cites
  *   the sources the tools returned.
  */
-import * as Arbitrary from "effect/Arbitrary"
+import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as FastCheck from "effect/FastCheck"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import type { CompletionRequest, ResponseFormat, ToolCall } from "../Provider.js"
@@ -152,13 +151,16 @@ const contextOf = (request: CompletionRequest, root: Json, mode: Context["mode"]
 /** Values a Schema rejects, tried in turn: the first the output's Schema does not accept is the invalid reply. */
 const rejects: ReadonlyArray<unknown> = [{}, [], "", 0, null, { value: {} }]
 
-/** The JSON text of a simulated typed reply: valid for the format's Schema, or (`invalid`) one it rejects. */
+/**
+ * The JSON text of a simulated typed reply: valid for the format's Schema, or (`invalid`) one it rejects.
+ * `Arbitrary` (and fast-check with it) is loaded only when the readable value does not fit.
+ */
 export const simulatedObject = (
   request: CompletionRequest,
   format: ResponseFormat,
   seed: number,
   invalid: boolean
-): string => {
+): Effect.Effect<string> => {
   const root = format.jsonSchema as unknown as Json
   const schema = format.schema
   // A Schema that is not of an object is asked for as `{ "value": ... }` (see `outputSpec`).
@@ -171,15 +173,20 @@ export const simulatedObject = (
   }
   if (invalid) {
     const bad = rejects.find((candidate) => !accepts(candidate))
-    return bad === undefined ? "Sorry, I cannot produce that object." : JSON.stringify(bad)
+    return Effect.succeed(bad === undefined ? "Sorry, I cannot produce that object." : JSON.stringify(bad))
   }
   const ctx = contextOf(request, root, "output", seed)
   const readable = valueFor(root, "", ctx, 0)
-  if (readable !== undefined && accepts(readable)) return JSON.stringify(readable)
-  if (schema === undefined) return JSON.stringify(readable ?? {})
-  const [drawn] = FastCheck.sample(Arbitrary.make(schema), { seed: ctx.seed | 0, numRuns: 1 })
-  const value = Schema.encodeSync(schema)(drawn)
-  return JSON.stringify(wrapped ? { value } : value)
+  if (readable !== undefined && accepts(readable)) return Effect.succeed(JSON.stringify(readable))
+  if (schema === undefined) return Effect.succeed(JSON.stringify(readable ?? {}))
+  return Effect.map(
+    Effect.promise(() => Promise.all([import("effect/Arbitrary"), import("effect/FastCheck")])),
+    ([Arbitrary, FastCheck]) => {
+      const [drawn] = FastCheck.sample(Arbitrary.make(schema), { seed: ctx.seed | 0, numRuns: 1 })
+      const value = Schema.encodeSync(schema)(drawn)
+      return JSON.stringify(wrapped ? { value } : value)
+    }
+  )
 }
 
 const toolRounds = (request: CompletionRequest): number =>

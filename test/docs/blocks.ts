@@ -170,7 +170,10 @@ export const check = (root: string, blocks: ReadonlyArray<Block>): Problems => {
     noEmit: true,
     noUnusedLocals: false,
     noUnusedParameters: false,
-    paths: { "multi-agent-orchestration": [path.join(root, "src", "index.ts")] }
+    paths: {
+      "multi-agent-orchestration": [path.join(root, "src", "index.ts")],
+      "multi-agent-orchestration/*": [path.join(root, "src", "*.ts")]
+    }
   }
 
   // Each block becomes `<import of the prelude names it needs>\n<block>\nexport {}`: one line before the block.
