@@ -34,6 +34,7 @@ import {
   cachedJsonSchemaOf,
   decodeReply,
   invalidOutput,
+  issuesOf,
   type OutputSpec,
   repairPrompt,
   showJson
@@ -129,7 +130,8 @@ const describeToolFailure = (cause: Cause.Cause<unknown>): string => {
     const what = Predicate.hasProperty(error, "_tag") && error._tag === "MalformedInput"
       ? "the tool's result does not match its Schema"
       : "the parameters do not match the tool's parameters"
-    return `${what}: ${ParseResult.TreeFormatter.formatErrorSync(error.cause)}`
+    const issues = issuesOf(error.cause).map((issue) => (issue.path === "" ? issue.message : `${issue.path}: ${issue.message}`))
+    return `${what}: ${issues.join("; ")}`
   }
   return describeError(error)
 }

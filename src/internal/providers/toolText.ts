@@ -3,16 +3,22 @@
  * say) and into `tool_call` events, so a key the model echoes must not ride along, even in part.
  */
 import * as Predicate from "effect/Predicate"
-import { scrub } from "./redact.js"
+import { fragmentLength, scrub } from "./redact.js"
 
 /**
  * `text`, scrubbed when it holds a configured secret or a piece of one. Text without secret material is kept
  * as it is, key-shaped words included: it is what the model asked the tool for.
  */
-const scrubSecretsIn = (text: string, secrets: ReadonlyArray<string>): string => {
-  if (secrets.length === 0) return text
-  const scrubbed = scrub(text, secrets)
-  return scrubbed === scrub(text, []) ? text : scrubbed
+const scrubSecretsIn = (text: string, secrets: ReadonlyArray<string>): string =>
+  secrets.some((secret) => holds(text, secret)) ? scrub(text, secrets) : text
+
+/** Whether `text` holds `secret`, or a piece of it as long as the pieces `scrub` finds. */
+const holds = (text: string, secret: string): boolean => {
+  if (secret.length < fragmentLength) return secret.length >= 4 && text.includes(secret)
+  for (let i = 0; i + fragmentLength <= secret.length; i++) {
+    if (text.includes(secret.slice(i, i + fragmentLength))) return true
+  }
+  return false
 }
 
 /** Every string in a JSON value (keys included) scrubbed of `secrets`. */
