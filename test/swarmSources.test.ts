@@ -135,7 +135,9 @@ describe("Dream Swarm over the real search tools", () => {
         Deferred.unsafeDone(arrived, Effect.void)
       })
       yield* Effect.acquireRelease(
-        Effect.async<void>((resume) => server.listen(0, "127.0.0.1", () => resume(Effect.void))),
+        Effect.async<void>((resume) => {
+          server.listen(0, "127.0.0.1", () => resume(Effect.void))
+        }),
         () => Effect.async<void>((resume) => {
           server.closeAllConnections()
           server.close(() => resume(Effect.void))
