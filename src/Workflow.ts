@@ -739,7 +739,15 @@ export interface AgentOptions<A, I, R, Tools extends Record<string, Tool.Any>> {
  */
 export const agent = <A = never, I = never, R = never, Tools extends Record<string, Tool.Any> = {}>(
   options: AgentOptions<A, I, R, Tools>
-): Workflow<NoInfer<R | Agent.ToolRequirements<Tools>>> =>
+): Workflow<NoInfer<R | Agent.ToolRequirements<Tools>>> => {
+  const workflow = oneAgent(options)
+  const problems = options.maxSteps === undefined ? [] : positiveInteger(options.name, "maxSteps", options.maxSteps)
+  return (problems.length === 0 ? workflow : fromDefinition(options.name, workflow.definition, problems)) as Workflow<
+    NoInfer<R | Agent.ToolRequirements<Tools>>
+  >
+}
+
+const oneAgent = <A, I, R, Tools extends Record<string, Tool.Any>>(options: AgentOptions<A, I, R, Tools>) =>
   make({
     name: options.name,
     decompose: (task, context) =>
@@ -772,4 +780,4 @@ export const agent = <A = never, I = never, R = never, Tools extends Record<stri
       })
     },
     synthesize: (results) => Effect.succeed(results[0]?.content ?? "")
-  }) as Workflow<NoInfer<R | Agent.ToolRequirements<Tools>>>
+  })

@@ -156,6 +156,15 @@ describe("the tool loop", () => {
       assert.strictEqual(events.types().at(-1), "workflow_cancelled")
     }))
 
+  it.effect("a maxSteps below 1 is refused before anything runs", () =>
+    Effect.gen(function*() {
+      const error = yield* Orchestrator.run(Workflow.agent({ name: "never", tools, maxSteps: 0 }), "task").pipe(
+        Effect.provide(Layer.merge(Provider.simulated(), handlersWith(() => Effect.succeed({ definition: "d" })))),
+        Effect.flip
+      )
+      assert.deepStrictEqual(error.problems, ["never: maxSteps must be an integer of at least 1, got 0"])
+    }))
+
   it.effect("Agent.run outside a run: typed answer after tools, with the calls it made", () =>
     Effect.gen(function*() {
       const Definition = Schema.Struct({ term: Schema.String, meaning: Schema.String })

@@ -228,6 +228,9 @@ export const runLoop = (options: LoopOptions): Effect.Effect<LoopResult, Provide
     const definitions = tools.map(definitionOf)
     const spec = options.output
     const maxSteps = options.maxSteps ?? defaultMaxSteps
+    if (!(Number.isInteger(maxSteps) && maxSteps >= 1)) {
+      return yield* Effect.dieMessage(`maxSteps must be an integer of at least 1, got ${maxSteps}`)
+    }
     const timeout = options.toolTimeout === undefined ? undefined : Duration.decode(options.toolTimeout)
     // Turns after the prompt. Until there are any, the request carries the prompt as given.
     const history: Array<Provider.Message> = []
