@@ -130,8 +130,8 @@ const synthesisSystem =
 
 const domainOf = (result: AgentResult): string => String(result.metadata.domain ?? result.tier ?? "")
 
-const citeInstruction = (tool: string) =>
-  `Search with the ${tool} tool first (refine the query and search again if the results are poor), then report what you found. Cite every source you use as a Markdown link to its URL, and cite nothing you did not find.`
+const citeInstruction = (tools: ReadonlyArray<string>) =>
+  `Search with the ${tools.join(", ")} tool${tools.length === 1 ? "" : "s"} first (refine the query and search again if the results are poor), then report what you found. Cite every source you use as a Markdown link to its URL, and cite nothing you did not find.`
 
 /**
  * A Dream Swarm workflow: one planning call writes `numAgents` search queries (padded with defaults when the
@@ -166,12 +166,13 @@ export const make = <Tools extends Record<string, Tool.Any> = {}>(
   const name = options.name ?? "dream-swarm"
   const domains = options.domains ?? defaultDomains
   const tools = options.tools
-  const toolOf = (domain: string): Tool.Any | undefined =>
-    tools === undefined
-      ? undefined
-      : tools.toolFor === undefined
-      ? Object.values(tools.toolkit.tools)[0]
-      : tools.toolFor(domain)
+  /** The names of the tools a domain's agents may call; empty when they have none. */
+  const toolsOf = (domain: string): ReadonlyArray<string> => {
+    if (tools === undefined) return []
+    if (tools.toolFor === undefined) return Object.values(tools.toolkit.tools).map((tool) => tool.name)
+    const tool = tools.toolFor(domain)
+    return tool === undefined ? [] : [tool.name]
+  }
   const workflow = Workflow.make({
     name,
     maxParallel: options.maxParallel,
@@ -200,8 +201,8 @@ export const make = <Tools extends Record<string, Tool.Any> = {}>(
     execute: (subtask, context) => {
       const domain = String(subtask.metadata.domain)
       const prompt = `Task: ${context.task}\nSearch: ${subtask.description}\nDomain: ${domain}${background(context)}`
-      const tool = toolOf(domain)
-      if (tools === undefined || tool === undefined) {
+      const names = toolsOf(domain)
+      if (tools === undefined || names.length === 0) {
         return Effect.map(
           Provider.complete({
             system: `${domainInstructions[domain]} Structure the answer with Markdown headings and bullet points.`,
@@ -213,11 +214,11 @@ export const make = <Tools extends Record<string, Tool.Any> = {}>(
       }
       return Effect.map(
         Agent.run({
-          system: `${domainInstructions[domain]} ${citeInstruction(tool.name)} Structure the answer with Markdown headings and bullet points.`,
+          system: `${domainInstructions[domain]} ${citeInstruction(names)} Structure the answer with Markdown headings and bullet points.`,
           prompt,
           temperature: 0.7,
           tools: tools.toolkit,
-          only: [tool.name],
+          only: names,
           maxSteps: tools.maxSteps ?? 4
         }),
         (answer) => ({
