@@ -24,6 +24,11 @@ import { Usage } from "./Usage.js"
  *
  * `executionTime` is in seconds; `cost` is in US dollars; `attempts` counts provider calls, retries included.
  *
+ * `value` is the decoded answer of an agent with typed output (see `Agent.run` and `Workflow.agent`'s
+ * `output`), beside its text in `content`. JSON encoding writes it as it is: values of Schemas whose type is
+ * plain JSON (structs of strings, numbers, booleans, arrays) come back unchanged; decode others again with
+ * their Schema.
+ *
  * @since 0.1.0
  * @category Models
  */
@@ -42,8 +47,32 @@ export class AgentResult extends Schema.Class<AgentResult>("multi-agent-orchestr
   error: Schema.optional(Schema.String),
   errorTag: Schema.optional(Schema.String),
   failure: Schema.optional(AgentFailure),
+  value: Schema.optional(Schema.Unknown),
   metadata: Schema.optionalWith(Metadata, { default: () => emptyMetadata })
 }) {}
+
+/**
+ * An agent result whose `value`, when set, is an `A`: what the synthesis of a workflow whose agents return
+ * `A` receives.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export type Typed<A> = AgentResult & { readonly value?: A | undefined }
+
+/**
+ * The values of the completed results that have one, in order.
+ *
+ * @since 0.1.0
+ * @category Functions
+ */
+export const valuesOf = <A>(results: ReadonlyArray<Typed<A>>): ReadonlyArray<A> => {
+  const values: Array<A> = []
+  for (const result of results) {
+    if (result.status === "completed" && result.value !== undefined) values.push(result.value)
+  }
+  return values
+}
 
 /**
  * @since 0.1.0

@@ -5,13 +5,15 @@
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
+import type * as Schema from "effect/Schema"
+import * as Agent from "./Agent.js"
+import type { AgentError } from "./AgentError.js"
 import type { AgentResult } from "./AgentResult.js"
+import { plan } from "./internal/plans.js"
 import {
   background,
   completedOf,
   countProblem,
-  exactly,
-  parseList,
   secondsProblem,
   splitEvenly,
   trustedSubTask
@@ -29,7 +31,7 @@ import * as Workflow from "./Workflow.js"
  * @since 0.1.0
  * @category Models
  */
-export interface Options {
+export interface Options<A = never, I = never, R = never> {
   readonly name?: string | undefined
   /** Tier 1: research agents. Default: the configuration's `numAgents`. */
   readonly belterCount?: number | undefined
@@ -49,6 +51,12 @@ export interface Options {
   readonly belterTimeoutSeconds?: number | undefined
   readonly drummerTimeoutSeconds?: number | undefined
   readonly caminaTimeoutSeconds?: number | undefined
+  /**
+   * A Schema for each Belter's findings. Its JSON Schema is sent where the API takes one, each reply is
+   * decoded (one repair attempt, then the Belter fails with `AgentError.InvalidOutput`), and each Belter's
+   * `AgentResult.value` is the decoded value; Drummers read the findings as JSON.
+   */
+  readonly belterOutput?: Schema.Schema<A, I, R> | undefined
 }
 
 /**
@@ -71,7 +79,7 @@ export const perspectives: ReadonlyArray<string> = [
  * @since 0.1.0
  * @category Validation
  */
-export const validate = (options: Options): Array<string> => {
+export const validate = <A, I, R>(options: Options<A, I, R>): Array<string> => {
   const owner = options.name ?? "dream-cascade"
   const problems = [
     ...countProblem(owner, "belterCount", options.belterCount, 1),
@@ -103,9 +111,11 @@ const defaultAngle = (task: string) => (i: number) => {
 }
 
 const plannerSystem =
-  "You plan research for a team. Break the task into focused, non-overlapping research subtasks that together cover it. Reply with a numbered list only: one subtask per line, no preamble."
+  "You plan research for a team. Break the task into focused, non-overlapping research subtasks that together cover it. Reply with the subtasks only: in the JSON format you are asked for, or else as a numbered list, one subtask per line, no preamble."
 const belterSystem =
   "You are a Belter, a research agent on a team. Research your subtask thoroughly and factually. Structure the answer with Markdown headings and bullet points, and name your sources."
+const typedBelterSystem =
+  "You are a Belter, a research agent on a team. Research your subtask thoroughly and factually, and reply with your findings in the JSON format you are asked for, naming your sources."
 const drummerSystem =
   "You are a Drummer, a synthesis agent. Combine the research findings you are given into one coherent analysis: what they agree on, where they differ, and what follows. Keep the names of the sources."
 const caminaSystem = (perspective: string) =>
@@ -144,7 +154,9 @@ const tierOf = (result: AgentResult) => result.tier ?? ""
  * ).pipe(Effect.provide(Provider.simulated()))
  * ```
  */
-export const make = (options: Options = {}): Workflow.Workflow => {
+export const make = <A = never, I = never, R = never>(
+  options: Options<A, I, R> = {}
+): Workflow.Workflow<NoInfer<R>> => {
   const name = options.name ?? "dream-cascade"
   const workflow = Workflow.make({
     name,
@@ -154,13 +166,12 @@ export const make = (options: Options = {}): Workflow.Workflow => {
         const belters = options.belterCount ?? config.numAgents
         const drummers = Math.min(options.drummerCount ?? Math.ceil(belters / 5), belters)
         const caminas = options.caminaCount ?? 1
-        const plan = yield* Provider.complete({
+        const { items, note } = yield* plan("subtasks", {
           model: options.plannerModel,
           system: plannerSystem,
           prompt: `Break this task into exactly ${belters} research subtasks.\nTask: ${task}${background(context)}`,
           temperature: 0.5
-        })
-        const { items, note } = exactly(parseList(plan.content), belters, defaultAngle(task))
+        }, belters, defaultAngle(task))
         const synthesisModel = config.synthesisModelOrPrimary
         const belterTasks = items.map((description, i) =>
           trustedSubTask({
@@ -196,7 +207,10 @@ export const make = (options: Options = {}): Workflow.Workflow => {
         )
         return { subtasks: [...belterTasks, ...drummerTasks, ...caminaTasks], fallbackReason: note }
       }),
-    execute: (subtask, context): Effect.Effect<Workflow.AgentOutput, ProviderError | DependenciesFailed, Provider.Provider> => {
+    execute: (
+      subtask,
+      context
+    ): Effect.Effect<Workflow.AgentOutput<A>, ProviderError | AgentError | DependenciesFailed, Provider.Provider | R> => {
       const inputs = completedOf(context.dependencies)
       switch (subtask.tier) {
         case "drummer": {
@@ -224,6 +238,14 @@ export const make = (options: Options = {}): Workflow.Workflow => {
           )
         }
         default:
+          if (options.belterOutput !== undefined) {
+            return Agent.run({
+              system: typedBelterSystem,
+              prompt: `Task: ${context.task}\nSubtask: ${subtask.description}${background(context)}`,
+              temperature: 0.7,
+              output: options.belterOutput
+            })
+          }
           return reply({
             system: belterSystem,
             prompt: `Task: ${context.task}\nSubtask: ${subtask.description}${background(context)}`,
@@ -234,7 +256,7 @@ export const make = (options: Options = {}): Workflow.Workflow => {
     synthesize: (results, context) => Effect.succeed(finalSynthesis(results, context.subtasks))
   })
   const problems = validate(options)
-  return Workflow.withSettings(problems.length === 0 ? workflow : Workflow.fromDefinition<never>(name, workflow.definition, problems), options)
+  return Workflow.withSettings(problems.length === 0 ? workflow : Workflow.fromDefinition<R>(name, workflow.definition, problems), options)
 }
 
 // Options were validated by `make` and the rest is built here, so the constructors need not check it again.

@@ -112,6 +112,29 @@ export const AgentError = event("agent_error", {
   attempts: Schema.Int
 })
 /** @since 0.1.0 @category Schemas */
+export const ToolCall = event("tool_call", {
+  subtaskId: Schema.String,
+  /** The provider's id of the call. */
+  toolCallId: Schema.String,
+  tool: Schema.String,
+  /** The model step that asked for the call, from 1. */
+  step: Schema.Int,
+  /** The parameters as the model sent them, before they are checked against the tool's Schema. */
+  params: Schema.Unknown
+})
+/** @since 0.1.0 @category Schemas */
+export const ToolResult = event("tool_result", {
+  subtaskId: Schema.String,
+  toolCallId: Schema.String,
+  tool: Schema.String,
+  step: Schema.Int,
+  /** `failure` covers parameters that do not decode, an unknown tool, a failing handler and a time-out. */
+  outcome: Schema.Literal("success", "failure"),
+  durationMillis: Schema.Number,
+  /** What went wrong, as the model is told it. */
+  error: Schema.optional(Schema.String)
+})
+/** @since 0.1.0 @category Schemas */
 export const BranchSelected = event("branch_selected", {
   /** The branch that runs. */
   branch: Schema.String,
@@ -207,6 +230,8 @@ export const OrchestratorEvent = Schema.Union(
   AgentDelta,
   AgentComplete,
   AgentError,
+  ToolCall,
+  ToolResult,
   BranchSelected,
   IterationStart,
   IterationComplete,

@@ -13,8 +13,10 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import { dual } from "effect/Function"
+import type * as JSONSchema from "effect/JSONSchema"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
+import type * as Schema from "effect/Schema"
 import { make as fromEnvService } from "./internal/providers/fromEnv.js"
 import { withLimits as limitService } from "./internal/providers/limits.js"
 import * as loadProviders from "./internal/providers/load.js"
@@ -33,24 +35,127 @@ import {
   type SimulatedOptions,
   simulatedReply as simulatedReplyText
 } from "./internal/simulated.js"
+import type { InvalidOutput } from "./AgentError.js"
+import { decodeReply, invalidOutput, outputSpec, repairPrompt } from "./internal/structured.js"
 import { InvalidConfig } from "./OrchestratorError.js"
 import type { ProviderError } from "./ProviderError.js"
-import type { Usage } from "./Usage.js"
+import { add as addUsage, type Usage } from "./Usage.js"
 
 /**
- * One turn of a conversation.
+ * One turn of a conversation: a user's or the model's text, or the result of a tool the model called.
  *
  * @since 0.1.0
  * @category Models
  */
-export interface Message {
-  readonly role: "user" | "assistant"
+export type Message = UserMessage | AssistantMessage | ToolMessage
+
+/**
+ * @since 0.1.0
+ * @category Models
+ */
+export interface UserMessage {
+  readonly role: "user"
   readonly content: string
+}
+
+/**
+ * The model's turn: its text, and the tools it asked to call, if any.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface AssistantMessage {
+  readonly role: "assistant"
+  readonly content: string
+  readonly toolCalls?: ReadonlyArray<ToolCall> | undefined
+}
+
+/**
+ * The result of one tool call, sent back to the model: the tool's encoded success or failure as JSON text.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface ToolMessage {
+  readonly role: "tool"
+  /** The `id` of the call this answers. */
+  readonly toolCallId: string
+  readonly name: string
+  readonly content: string
+  /** True when the tool failed: `content` then describes the failure. */
+  readonly isError?: boolean | undefined
+}
+
+/**
+ * A tool call the model asked for. `params` is what the model sent, not yet checked against the tool's
+ * parameters.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface ToolCall {
+  /** The provider's id of the call, echoed in the `ToolMessage` that answers it. */
+  readonly id: string
+  readonly name: string
+  readonly params: unknown
+}
+
+/**
+ * A tool offered to the model: its name, what it does, and its parameters as a JSON Schema.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface ToolDefinition {
+  readonly name: string
+  readonly description?: string | undefined
+  /** A JSON Schema of an object. */
+  readonly parameters: JsonSchema
+}
+
+/**
+ * Which tools the model may call: any or none (`auto`, the default), at least one (`required`), none
+ * (`none`), or one named tool.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export type ToolChoice = "auto" | "required" | "none" | { readonly tool: string }
+
+/**
+ * A JSON Schema document, as effect's `JSONSchema.make` produces it.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export type JsonSchema = JSONSchema.JsonSchema7
+
+/**
+ * A request for a reply that is a JSON object of a given shape. The HTTP providers send `jsonSchema` the way
+ * their API takes it (OpenAI's `text.format`, chat completions' `response_format`, a tool Anthropic is made
+ * to call); `schema`, the Schema it was derived from, lets the simulated provider produce valid values.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface ResponseFormat {
+  /** A name for the object (letters, digits, `_` and `-`), which some APIs show the model. */
+  readonly name: string
+  readonly description?: string | undefined
+  /** A JSON Schema of an object. */
+  readonly jsonSchema: JsonSchema
+  /** True when `jsonSchema` meets OpenAI's strict mode (every property required, no extra properties). */
+  readonly strict?: boolean | undefined
+  readonly schema?: Schema.Schema.AnyNoContext | undefined
 }
 
 /**
  * A completion request. Give either `prompt` (one user message) or `messages`. Inside a workflow, `model` may
  * be left out: the orchestrator fills in the agent's model.
+ *
+ * `tools`, `toolChoice` and `responseFormat` are for tool loops and typed output (see `Agent` and
+ * `completeObject`): a provider that supports them sends them, and reports the calls the model asked for in
+ * `Completion.toolCalls`.
  *
  * @since 0.1.0
  * @category Models
@@ -62,10 +167,14 @@ export interface CompletionRequest {
   readonly messages?: ReadonlyArray<Message> | undefined
   readonly temperature?: number | undefined
   readonly maxTokens?: number | undefined
+  readonly tools?: ReadonlyArray<ToolDefinition> | undefined
+  readonly toolChoice?: ToolChoice | undefined
+  readonly responseFormat?: ResponseFormat | undefined
 }
 
 /**
- * A model's reply: its text, the model that actually answered, and the tokens used.
+ * A model's reply: its text, the model that actually answered, and the tokens used; and, when the request
+ * offered tools, the calls the model asked for.
  *
  * @since 0.1.0
  * @category Models
@@ -74,6 +183,7 @@ export interface Completion {
   readonly content: string
   readonly model: string
   readonly usage: Usage
+  readonly toolCalls?: ReadonlyArray<ToolCall> | undefined
 }
 
 /**
@@ -200,6 +310,68 @@ export const streamFrom: (
  */
 export const streamText = (request: CompletionRequest): Stream.Stream<CompletionChunk, ProviderError, Provider> =>
   Stream.unwrap(Effect.map(Provider, (provider) => streamFromService(provider, request)))
+
+/**
+ * A completion whose reply decoded to `value`. `attempts` counts the replies (2 when the first needed a
+ * repair); `usage` is theirs together, and `content` is the last reply.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface ObjectCompletion<A> extends Completion {
+  readonly value: A
+  readonly attempts: number
+}
+
+/**
+ * Asks for a reply that decodes with `schema`. Its JSON Schema is sent as the request's `responseFormat`
+ * (OpenAI's `text.format` json_schema, chat completions' `response_format`, a tool Anthropic must call; a
+ * schema that is not an object is asked for as `{ "value": ... }`). A reply that does not decode gets one
+ * repair attempt, which sends the problems back to the model; a second failure is
+ * `AgentError.InvalidOutput`, holding the problems path by path.
+ *
+ * @since 0.1.0
+ * @category Functions
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Provider } from "multi-agent-orchestration"
+ *
+ * const Verdict = Schema.Struct({ approved: Schema.Boolean, reason: Schema.String })
+ *
+ * const verdict = Provider.completeObject({ prompt: "Should we ship on Friday?" }, Verdict).pipe(
+ *   Effect.map((completion) => completion.value.approved),
+ *   Effect.provide(Provider.simulated())
+ * )
+ * ```
+ */
+export const completeObject = <A, I, R>(
+  request: CompletionRequest,
+  schema: Schema.Schema<A, I, R>,
+  options: { readonly name?: string | undefined; readonly description?: string | undefined } = {}
+): Effect.Effect<ObjectCompletion<A>, ProviderError | InvalidOutput, Provider | R> =>
+  Effect.gen(function*() {
+    const provider = yield* Provider
+    const spec = outputSpec(schema, options)
+    const first = yield* provider.complete({ ...request, responseFormat: spec.format })
+    const decoded = yield* Effect.either(decodeReply(spec, first.content))
+    if (Either.isRight(decoded)) return { ...first, value: decoded.right.value, attempts: 1 }
+    const { prompt: _prompt, ...rest } = request
+    const messages = messagesOf(request)
+    const second = yield* provider.complete({
+      ...rest,
+      responseFormat: spec.format,
+      messages: [
+        ...messages,
+        { role: "assistant", content: first.content },
+        { role: "user", content: repairPrompt(spec, decoded.left) }
+      ]
+    })
+    const usage = addUsage(first.usage, second.usage)
+    const repaired = yield* Effect.either(decodeReply(spec, second.content))
+    if (Either.isRight(repaired)) return { ...second, usage, value: repaired.right.value, attempts: 2 }
+    return yield* invalidOutput(spec, repaired.left, second.content, 2)
+  })
 
 /**
  * The messages of a request: its `messages`, then its `prompt` as a final user message.

@@ -4,12 +4,15 @@
  *
  * @since 0.1.0
  */
+import type * as Tool from "@effect/ai/Tool"
+import type * as Toolkit from "@effect/ai/Toolkit"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import * as Schema from "effect/Schema"
 import { type Pipeable, pipeArguments } from "effect/Pipeable"
-import type { AgentResult } from "./AgentResult.js"
+import * as Agent from "./Agent.js"
+import { type AgentResult, type Typed as AgentResultTyped, valuesOf } from "./AgentResult.js"
 import type { OrchestratorConfig } from "./OrchestratorConfig.js"
 import { complete, type Provider } from "./Provider.js"
 import type { SubTask } from "./SubTask.js"
@@ -82,6 +85,17 @@ export interface SynthesisContext extends RunContext {
 }
 
 /**
+ * What the synthesis of `Workflow.make` sees: the synthesis context, and the typed values of the completed
+ * agents that returned one, in the order of the results.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface TypedSynthesisContext<A> extends SynthesisContext {
+  readonly values: ReadonlyArray<A>
+}
+
+/**
  * A subtask, as an instance or as the plain fields (decoded, with defaults, before any agent runs).
  *
  * @since 0.1.0
@@ -101,14 +115,19 @@ export type DecompositionOutput =
   | { readonly subtasks: ReadonlyArray<SubTaskInput>; readonly fallbackReason?: string | undefined }
 
 /**
- * What an agent returns: its text, or its text with metadata for its `AgentResult`.
+ * What an agent returns: its text, or its text with metadata for its `AgentResult`, and, for an agent with
+ * typed output, its decoded `value` (`Agent.run` returns this shape).
  *
  * @since 0.1.0
  * @category Models
  */
-export type AgentOutput =
+export type AgentOutput<A = unknown> =
   | string
-  | { readonly content: string; readonly metadata?: Readonly<Record<string, unknown>> | undefined }
+  | {
+    readonly content: string
+    readonly value?: A | undefined
+    readonly metadata?: Readonly<Record<string, unknown>> | undefined
+  }
 
 /**
  * What a synthesis returns: the final text, or the final text with intermediate syntheses and metadata.
@@ -349,6 +368,9 @@ export const joinResults = (results: ReadonlyArray<AgentResult>): string =>
  * A custom workflow: decompose the task into subtasks, execute each with an agent, synthesise the results.
  * Without `synthesize`, the completed agents' contents are joined under headings.
  *
+ * Agents that return a typed `value` (say, through `Agent.run` with an `output` Schema of `A`) make the
+ * synthesis receive `AgentResult.Typed<A>` results and `context.values`, a `ReadonlyArray<A>`.
+ *
  * @since 0.1.0
  * @category Constructors
  * @example
@@ -373,14 +395,17 @@ export const joinResults = (results: ReadonlyArray<AgentResult>): string =>
  * })
  * ```
  */
-export const make = <E1, R1, E2, R2, E3 = never, R3 = never>(spec: {
+export const make = <E1, R1, E2, R2, E3 = never, R3 = never, A = never>(spec: {
   readonly name: string
   /** A bound on this workflow's own agents running at once, under the run's `maxConcurrentAgents`. */
   readonly maxParallel?: number | undefined
   readonly decompose: (task: string, context: RunContext) => Effect.Effect<DecompositionOutput, E1, R1>
-  readonly execute: (subtask: SubTask, context: AgentContext) => Effect.Effect<AgentOutput, E2, R2>
+  readonly execute: (subtask: SubTask, context: AgentContext) => Effect.Effect<AgentOutput<A>, E2, R2>
   readonly synthesize?:
-    | ((results: ReadonlyArray<AgentResult>, context: SynthesisContext) => Effect.Effect<SynthesisOutput, E3, R3>)
+    | ((
+      results: ReadonlyArray<AgentResultTyped<A>>,
+      context: TypedSynthesisContext<A>
+    ) => Effect.Effect<SynthesisOutput, E3, R3>)
     | undefined
 }): Workflow<Exclude<R1 | R2 | R3, Provider>> =>
   fromDefinition<Exclude<R1 | R2 | R3, Provider>>(spec.name, {
@@ -388,7 +413,9 @@ export const make = <E1, R1, E2, R2, E3 = never, R3 = never>(spec: {
     maxParallel: spec.maxParallel,
     decompose: spec.decompose as Agents<Exclude<R1 | R2 | R3, Provider>>["decompose"],
     execute: spec.execute as Agents<Exclude<R1 | R2 | R3, Provider>>["execute"],
-    synthesize: (spec.synthesize ?? defaultSynthesize) as Agents<Exclude<R1 | R2 | R3, Provider>>["synthesize"]
+    synthesize: (spec.synthesize === undefined
+      ? defaultSynthesize
+      : withValues(spec.synthesize)) as Agents<Exclude<R1 | R2 | R3, Provider>>["synthesize"]
   }, [
     ...(spec.name.trim() === "" ? ["a workflow's name must not be empty"] : []),
     ...(spec.maxParallel !== undefined && !(Number.isInteger(spec.maxParallel) && spec.maxParallel >= 1)
@@ -398,6 +425,16 @@ export const make = <E1, R1, E2, R2, E3 = never, R3 = never>(spec: {
 
 const defaultSynthesize = (results: ReadonlyArray<AgentResult>): Effect.Effect<SynthesisOutput> =>
   Effect.succeed(joinResults(results))
+
+const withValues = <A, E, R>(
+  synthesize: (results: ReadonlyArray<AgentResultTyped<A>>, context: TypedSynthesisContext<A>) => Effect.Effect<
+    SynthesisOutput,
+    E,
+    R
+  >
+) =>
+(results: ReadonlyArray<AgentResultTyped<A>>, context: SynthesisContext) =>
+  synthesize(results, { ...context, values: valuesOf(results) })
 
 // ============================================================================================================
 // Combinators
@@ -673,13 +710,18 @@ export interface IterateOptions<E, R> {
 }
 
 /**
- * A workflow of one agent: its prompt is the task (or `prompt(context)`), followed by the outputs of earlier
- * pipeline steps, and its output is the final synthesis.
+ * Options of `Workflow.agent`.
+ *
+ * - `output`: a Schema for the agent's answer: its JSON Schema is sent where the API takes one, the reply is
+ *   decoded (with one repair attempt), and the decoded value is the `AgentResult`'s `value`; the final
+ *   synthesis is its JSON.
+ * - `tools`: an `@effect/ai` `Toolkit`; the agent runs a tool loop of at most `maxSteps` model calls (see
+ *   `Agent.run`), and the workflow needs the toolkit's handlers.
  *
  * @since 0.1.0
- * @category Constructors
+ * @category Models
  */
-export const agent = (options: {
+export interface AgentOptions<A, I, R, Tools extends Record<string, Tool.Any>> {
   readonly name: string
   readonly system?: string | undefined
   readonly prompt?: ((context: RunContext) => string) | undefined
@@ -687,7 +729,45 @@ export const agent = (options: {
   readonly agentType?: SubTask["agentType"] | undefined
   readonly temperature?: number | undefined
   readonly maxTokens?: number | undefined
-}): Workflow =>
+  readonly output?: Schema.Schema<A, I, R> | undefined
+  readonly tools?: Toolkit.Toolkit<Tools> | undefined
+  readonly maxSteps?: number | undefined
+  readonly toolTimeout?: Duration.DurationInput | undefined
+}
+
+/**
+ * A workflow of one agent: its prompt is the task (or `prompt(context)`), followed by the outputs of earlier
+ * pipeline steps, and its output is the final synthesis. With `output` its answer is typed, with `tools` it
+ * runs a tool loop (see `AgentOptions`).
+ *
+ * @since 0.1.0
+ * @category Constructors
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Workflow } from "multi-agent-orchestration"
+ *
+ * const Finding = Schema.Struct({
+ *   claim: Schema.String,
+ *   evidence: Schema.Array(Schema.String),
+ *   confidence: Schema.Number.pipe(Schema.between(0, 1))
+ * })
+ *
+ * // Its AgentResult's `value` is a decoded Finding.
+ * const analyst = Workflow.agent({ name: "analyst", output: Finding })
+ * ```
+ */
+export const agent = <A = never, I = never, R = never, Tools extends Record<string, Tool.Any> = {}>(
+  options: AgentOptions<A, I, R, Tools>
+): Workflow<NoInfer<R | Agent.ToolRequirements<Tools>>> => {
+  const workflow = oneAgent(options)
+  const problems = options.maxSteps === undefined ? [] : positiveInteger(options.name, "maxSteps", options.maxSteps)
+  return (problems.length === 0 ? workflow : fromDefinition(options.name, workflow.definition, problems)) as Workflow<
+    NoInfer<R | Agent.ToolRequirements<Tools>>
+  >
+}
+
+const oneAgent = <A, I, R, Tools extends Record<string, Tool.Any>>(options: AgentOptions<A, I, R, Tools>) =>
   make({
     name: options.name,
     decompose: (task, context) =>
@@ -697,19 +777,28 @@ export const agent = (options: {
         agentType: options.agentType ?? "worker",
         ...(options.model === undefined ? {} : { model: options.model })
       }]),
-    execute: (subtask, context) =>
-      Effect.map(
-        complete({
-          system: options.system,
-          prompt: [
-            subtask.description,
-            ...context.previous.map((step) => `## Output of "${step.name}"\n\n${step.output}`)
-          ].join("\n\n"),
-          temperature: options.temperature,
-          maxTokens: options.maxTokens
-        }),
-        (completion) => completion.content
-      ),
+    execute: (subtask, context): Effect.Effect<AgentOutput<unknown>, unknown, unknown> => {
+      const prompt = [
+        subtask.description,
+        ...context.previous.map((step) => `## Output of "${step.name}"\n\n${step.output}`)
+      ].join("\n\n")
+      if (options.output === undefined && options.tools === undefined) {
+        return Effect.map(
+          complete({ system: options.system, prompt, temperature: options.temperature, maxTokens: options.maxTokens }),
+          (completion) => completion.content
+        )
+      }
+      return Agent.run({
+        system: options.system,
+        prompt,
+        temperature: options.temperature,
+        maxTokens: options.maxTokens,
+        output: options.output as Schema.Schema<unknown, unknown, unknown> | undefined,
+        tools: options.tools as Toolkit.Toolkit<Record<string, Tool.Any>> | undefined,
+        maxSteps: options.maxSteps,
+        toolTimeout: options.toolTimeout
+      })
+    },
     synthesize: (results) => Effect.succeed(results[0]?.content ?? "")
   })
 

@@ -5,6 +5,10 @@
  */
 
 /** @since 0.1.0 */
+export * as Agent from "./Agent.js"
+/** @since 0.1.0 */
+export * as AgentError from "./AgentError.js"
+/** @since 0.1.0 */
 export * as AgentResult from "./AgentResult.js"
 /** @since 0.1.0 */
 export * as AgentType from "./AgentType.js"

@@ -212,3 +212,55 @@ export const chatCompletion = (text: string, model: string, usage?: FakeUsage) =
     }
   })
 })
+
+// ============================================================================================================
+// Tool calls
+// ============================================================================================================
+
+/** A tool call a fake server asks for: its id, the tool, and the arguments (sent as each API sends them). */
+export interface FakeCall {
+  readonly id: string
+  readonly name: string
+  readonly args: unknown
+}
+
+/** A Responses API reply whose output is function calls (`type: "function_call"`, arguments as JSON text). */
+export const openAiFunctionCalls = (calls: ReadonlyArray<FakeCall>, model: string, usage?: FakeUsage) => ({
+  ...openAiResponse("", model, usage),
+  output: calls.map((call, i) => ({
+    type: "function_call",
+    id: `fc_67ccd2bf17f0819081ff3bb2cf6508e6${i}`,
+    call_id: call.id,
+    name: call.name,
+    arguments: JSON.stringify(call.args),
+    status: "completed"
+  }))
+})
+
+/** A Messages API reply that uses tools (`type: "tool_use"` blocks, `stop_reason: "tool_use"`). */
+export const anthropicToolUse = (calls: ReadonlyArray<FakeCall>, model: string, usage: FakeUsage, text?: string) => ({
+  ...anthropicMessage("", model, usage),
+  content: [
+    ...(text === undefined ? [] : [{ type: "text", text }]),
+    ...calls.map((call) => ({ type: "tool_use", id: call.id, name: call.name, input: call.args }))
+  ],
+  stop_reason: "tool_use"
+})
+
+/** A chat completion whose message carries `tool_calls` (`finish_reason: "tool_calls"`). */
+export const chatToolCalls = (calls: ReadonlyArray<FakeCall>, model: string, usage?: FakeUsage) => ({
+  ...chatCompletion("", model, usage),
+  choices: [{
+    index: 0,
+    message: {
+      role: "assistant",
+      content: null,
+      tool_calls: calls.map((call) => ({
+        id: call.id,
+        type: "function",
+        function: { name: call.name, arguments: JSON.stringify(call.args) }
+      }))
+    },
+    finish_reason: "tool_calls"
+  }]
+})

@@ -118,7 +118,7 @@ describe("data models", () => {
     for (const name of ["emptyIds", "emptyMetadata"]) assert.isFalse(exported(SubTask).has(name), `SubTask.${name}`)
     assert.isFalse(exported(CostTracker).has("unsafeRecord"))
     for (const name of ["delayFor", "backoff"]) assert.isFalse(exported(Retry).has(name), `Retry.${name}`)
-    assert.deepStrictEqual([...exported(Orchestrator)].sort(), ["run", "stream"])
+    assert.deepStrictEqual([...exported(Orchestrator)].sort(), ["approve", "resume", "run", "stream"])
   })
 
   it.effect("the JSON codecs of the models round-trip", () =>

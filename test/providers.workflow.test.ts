@@ -147,7 +147,11 @@ for (const wire of wires) {
           if (n === 6) return { status: 500, json: wire.error(500) }
           const usage = usageFor(n)
           served.push(usage)
-          return { json: wire.reply(`Reply ${n}: findings on the angle.`, usage) }
+          // The plan comes back as the JSON it is asked for; every other reply is text.
+          const text = n === 1
+            ? JSON.stringify({ subtasks: ["tides", "turbines", "grids", "storage", "policy"] })
+            : `Reply ${n}: findings on the angle.`
+          return { json: wire.reply(text, usage) }
         })
         const events: Array<OrchestratorEvent.OrchestratorEvent> = []
         const logs = logCollector()
@@ -271,9 +275,10 @@ describe("fallback across providers", () => {
         })))
       )
       assert.strictEqual(result.status, "completed")
-      // Each of the 9 calls: two attempts on OpenAI, then one on Anthropic.
-      assert.strictEqual(openai.received.length, 18)
-      assert.strictEqual(anthropic.received.length, 9)
+      // Each of the 10 calls (the plan's reply is no plan, so it gets one repair call): two attempts on OpenAI,
+      // then one on Anthropic.
+      assert.strictEqual(openai.received.length, 20)
+      assert.strictEqual(anthropic.received.length, 10)
       assert.deepStrictEqual(result.agentResults.map((r) => r.model), Array(8).fill("anthropic:claude-sonnet-4-5"))
       assert.deepStrictEqual(Object.keys(result.costs?.byModel ?? {}), ["claude-sonnet-4-5-20250929"])
       assert.strictEqual(result.finalSynthesis, "from claude")

@@ -23,6 +23,7 @@ import { providerChoices, providerHint, providerLayer } from "./providers.js"
 import { RunFailed, UsageError } from "./errors.js"
 import { parseAddress, serve } from "./serve.js"
 import { approveCurrent, commands as durableCommands, durableOptions, runWith, storedEvents } from "./durable.js"
+import { searchTools, toolChoices } from "./tools.js"
 
 
 const shared = {
@@ -113,7 +114,7 @@ export const lastRun = { code: 0 }
  * Runs a workflow the way the options say, prints the outcome and returns the exit code: 0 for a completed
  * run, 1 for any other.
  */
-export const execute = (workflow: Workflow.Workflow, task: string, options: Shared) =>
+export const execute = <R>(workflow: Workflow.Workflow<R>, task: string, options: Shared) =>
   Effect.gen(function*() {
     const formats = Option.isSome(options.format) ? yield* formatsOf(options.format.value) : []
     const listeners: Array<(event: OrchestratorEvent.OrchestratorEvent) => Effect.Effect<void>> = []
@@ -178,17 +179,23 @@ const swarm = Command.make("swarm", {
     Options.withDescription(`comma-separated, from: ${DreamSwarm.knownDomains.join(", ")}`)
   ),
   maxParallel: Options.integer("max-parallel").pipe(Options.withDefault(3), Options.withDescription("swarm agents at once")),
+  tools: Options.choice("tools", toolChoices).pipe(
+    Options.withDefault("simulated" as const),
+    Options.withDescription("search tools: simulated (offline) or real (arXiv, GitHub, Wikipedia, Hacker News)")
+  ),
   ...shared
 }, (options) =>
-  execute(
-    DreamSwarm.make({
-      numAgents: options.agents,
-      domains: options.domains.split(",").map((d) => d.trim()).filter((d) => d !== ""),
-      maxParallel: options.maxParallel
-    }),
-    options.task,
-    options
-  )).pipe(Command.withDescription("parallel search over several domains"))
+  Effect.flatMap(searchTools(options.tools), ({ layer, tools }) =>
+    execute(
+      DreamSwarm.make({
+        numAgents: options.agents,
+        domains: options.domains.split(",").map((d) => d.trim()).filter((d) => d !== ""),
+        maxParallel: options.maxParallel,
+        tools
+      }),
+      options.task,
+      options
+    ).pipe(Effect.provide(layer)))).pipe(Command.withDescription("parallel search over several domains"))
 
 /** The default export of a module the user wrote, which must be a Workflow. */
 const loadWorkflow = (file: string) =>

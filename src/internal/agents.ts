@@ -157,7 +157,8 @@ const agentResult = (subtask: SubTask, outcome: StepOutcome<Workflow.AgentOutput
     tier: step.tier,
     attempts: step.attempts,
     error: done ? undefined : outcome.error,
-    metadata: output === undefined || typeof output === "string" ? emptyMetadata : output.metadata ?? emptyMetadata
+    metadata: output === undefined || typeof output === "string" ? emptyMetadata : output.metadata ?? emptyMetadata,
+    ...(output === undefined || typeof output === "string" || output.value === undefined ? {} : { value: output.value })
   }
   // Only failures carry their tag and typed failure: a run of 100,000 agents stores no empty fields for them.
   return unsafeMake(AgentResult, done ? props : { ...props, errorTag: outcome.errorTag, failure: outcome.failure })

@@ -1,9 +1,10 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
-import type { Completion, CompletionChunk, CompletionRequest, Service } from "../Provider.js"
+import type { Completion, CompletionChunk, CompletionRequest, Service, ToolCall } from "../Provider.js"
 import { type ProviderError, Unavailable } from "../ProviderError.js"
 import { estimateTokens } from "../Usage.js"
+import { answerWithSources, simulatedObject, simulatedToolCalls } from "./simulatedTurns.js"
 
 /** Which calls of the simulated provider fail, and how. */
 export interface FailurePlan {
@@ -31,6 +32,24 @@ export interface SimulatedOptions {
   readonly failures?: FailurePlan | undefined
   /** Replaces the generated reply text. */
   readonly respond?: ((request: CompletionRequest, call: number) => string) | undefined
+  /** Mixed into the seed of typed values (which otherwise depends on the prompt alone). */
+  readonly seed?: number | undefined
+  /**
+   * Which typed replies (requests with a `responseFormat`) are invalid: a value the output's Schema rejects,
+   * for chosen calls (`calls: [1]`) or a seeded share of them (`rate`, `seed`), counted like `failures`.
+   */
+  readonly invalidOutput?: {
+    readonly calls?: ReadonlyArray<number> | undefined
+    readonly rate?: number | undefined
+    readonly seed?: number | undefined
+  } | undefined
+  /**
+   * The tool calls of a request that offers tools, replacing the default (each tool once in the first round,
+   * then an answer); `[]` answers, `undefined` keeps the default.
+   */
+  readonly toolCalls?:
+    | ((request: CompletionRequest, call: number) => ReadonlyArray<Omit<ToolCall, "id">> | undefined)
+    | undefined
 }
 
 export const makeSimulated = (options: SimulatedOptions = {}): Effect.Effect<Service> =>
@@ -54,6 +73,28 @@ export const makeSimulated = (options: SimulatedOptions = {}): Effect.Effect<Ser
       return typeof error === "function" ? error({ call, model, request }) : error
     }
 
+    const invalid = new Set(options.invalidOutput?.calls ?? [])
+    const invalidRate = options.invalidOutput?.rate ?? 0
+    const invalidSeed = options.invalidOutput?.seed ?? 0
+
+    /** A reply to a request with tools or a response format. */
+    const turn = (
+      request: CompletionRequest,
+      call: number
+    ): Effect.Effect<ReadonlyArray<ToolCall> | string> => {
+      const scripted = (request.tools?.length ?? 0) === 0 ? undefined : options.toolCalls?.(request, call)
+      const calls = scripted === undefined
+        ? simulatedToolCalls(request, call)
+        : scripted.map((c, i) => ({ id: `call_${call}_${i + 1}`, name: c.name, params: c.params }))
+      if (calls !== undefined && calls.length > 0) return Effect.succeed(calls)
+      const format = request.responseFormat
+      if (format !== undefined) {
+        const bad = invalid.has(call) || (invalidRate > 0 && uniform(invalidSeed, call) < invalidRate)
+        return simulatedObject(request, format, options.seed ?? 0, bad)
+      }
+      return Effect.succeed(options.respond === undefined ? answerWithSources(request) : options.respond(request, call))
+    }
+
     const replyTo = (request: CompletionRequest, call: number): Completion => {
       const content = options.respond === undefined
         ? simulatedReply(request)
@@ -66,8 +107,23 @@ export const makeSimulated = (options: SimulatedOptions = {}): Effect.Effect<Ser
     }
 
     const answer = (request: CompletionRequest, call: number): Effect.Effect<Completion, ProviderError> => {
-      const failure = failureFor(call, request.model ?? defaultModel, request)
-      return failure === undefined ? Effect.succeed(replyTo(request, call)) : Effect.fail(failure)
+      const model = request.model ?? defaultModel
+      const failure = failureFor(call, model, request)
+      if (failure !== undefined) return Effect.fail(failure)
+      if (request.responseFormat !== undefined || (request.tools?.length ?? 0) > 0) {
+        return Effect.map(turn(request, call), (reply): Completion => {
+          const content = typeof reply === "string" ? reply : ""
+          const inputTokens = promptTokens(request) + estimateTokens(JSON.stringify(request.tools ?? []))
+          const outputTokens = estimateTokens(typeof reply === "string" ? reply : JSON.stringify(reply))
+          return {
+            content,
+            model,
+            usage: { inputTokens, outputTokens },
+            ...(typeof reply === "string" ? {} : { toolCalls: reply })
+          }
+        })
+      }
+      return Effect.succeed(replyTo(request, call))
     }
 
     const latencyFor = (request: CompletionRequest, call: number): Duration.Duration | undefined =>
@@ -134,7 +190,7 @@ const promptTokens = (request: CompletionRequest): number => {
 }
 
 /** A uniform number in [0, 1) for a seed and a call number (mulberry32). */
-const uniform = (seed: number, call: number): number => {
+export const uniform = (seed: number, call: number): number => {
   let t = (Math.imul(seed | 0, 0x9e3779b1) + Math.imul(call, 0x85ebca6b)) >>> 0
   t = (t + 0x6d2b79f5) >>> 0
   let r = Math.imul(t ^ (t >>> 15), t | 1)
@@ -142,7 +198,7 @@ const uniform = (seed: number, call: number): number => {
   return ((r ^ (r >>> 14)) >>> 0) / 4294967296
 }
 
-const hash = (text: string): number => {
+export const hash = (text: string): number => {
   let h = 0x811c9dc5
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193)
   return h >>> 0
@@ -167,14 +223,14 @@ const stopwords = new Set(
 const imperative =
   /^(?:research|investigate|analy[sz]e|study|explore|survey|examine|review|find|search(?: for)?|compare|evaluate|assess|identify|describe|explain|summari[sz]e|map|trace|outline|collect|look into|report on)\s+/i
 
-const lastUserText = (request: CompletionRequest): string => {
+export const lastUserText = (request: CompletionRequest): string => {
   if (request.prompt !== undefined) return request.prompt
   const messages = request.messages ?? []
   for (let i = messages.length - 1; i >= 0; i--) if (messages[i]!.role === "user") return messages[i]!.content
   return ""
 }
 
-const topicOf = (prompt: string): string => {
+export const topicOf = (prompt: string): string => {
   const labelled = /^(?:task|subtask|topic|question|research|focus|query)\s*:\s*(.+)$/im.exec(prompt)
   const line = labelled?.[1] ?? prompt.split("\n").find((l) => l.trim() !== "") ?? "the question"
   const clean = line.replace(/^[#>*\-\d.)\s]+/, "").replace(/[\s.:;!?]+$/, "").trim()
@@ -184,7 +240,7 @@ const topicOf = (prompt: string): string => {
 }
 
 /** Short noun phrases of the text: pairs of neighbouring content words, then single ones. */
-const keywordsOf = (text: string): Array<string> => {
+export const keywordsOf = (text: string): Array<string> => {
   const phrases: Array<string> = []
   const add = (phrase: string) => {
     if (!phrases.includes(phrase)) phrases.push(phrase)
@@ -199,7 +255,7 @@ const keywordsOf = (text: string): Array<string> => {
   return phrases
 }
 
-const pick = <A>(items: ReadonlyArray<A>, seed: number, offset: number): A => items[(seed + offset * 7) % items.length]!
+export const pick = <A>(items: ReadonlyArray<A>, seed: number, offset: number): A => items[(seed + offset * 7) % items.length]!
 
 const capitalise = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1)
 
@@ -216,7 +272,7 @@ const angles = [
   "Outline open problems and likely next steps for {t}"
 ]
 
-const findings = [
+export const findings = [
   "On {k}, most recent progress comes from combining established methods rather than from new theory.",
   "The evidence on {k} is strongest in controlled settings and thinner in production use.",
   "Practitioners report the largest gap between expectations and results around {k}.",
@@ -234,10 +290,10 @@ const questions = [
   "Who bears the cost when {k} fails, and how is that priced today?"
 ]
 
-const fill = (template: string, topic: string, keyword: string): string =>
+export const fill = (template: string, topic: string, keyword: string): string =>
   template.replace("{t}", topic).replace("{k}", keyword)
 
-const numberedList = (task: string, count: number, seed: number): string => {
+export const numberedList = (task: string, count: number, seed: number): string => {
   const topic = task.replace(imperative, "")
   const lines: Array<string> = []
   for (let i = 0; i < count; i++) {
@@ -287,7 +343,7 @@ const joinWithin = (parts: ReadonlyArray<string>, maxChars: number): string => {
   return kept.join("\n\n")
 }
 
-const brief = (topic: string, text: string, system: string, seed: number, maxChars: number): string => {
+export const brief = (topic: string, text: string, system: string, seed: number, maxChars: number): string => {
   const subject = topic.replace(imperative, "")
   const keywords = keywordsOf(subject === "the question" ? text : subject)
   // A synthesis cites what it was given: the ids of its "## id" sections, or of its "[id]" source list.

@@ -63,6 +63,8 @@ export const make = (
           max_tokens: call.maxTokens ?? maxTokensDefault,
           ...(call.temperature === undefined ? {} : { temperature: call.temperature })
         }),
+      formatMode: "tool",
+      toolsWithNone: true,
       usage: (response): ReportedUsage | undefined => {
         // Anthropic counts cache reads and cache writes apart from `input_tokens`; the library's input
         // includes both, each billed at its own rate. `@effect/ai` keeps the reads only; the writes are in

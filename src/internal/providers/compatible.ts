@@ -30,6 +30,7 @@ import {
   usageOf,
   withTimeout
 } from "./shared.js"
+import { toolCallsOf, WireToolCalls, wireMessages, wireOptions } from "./chatTools.js"
 import { excerpt } from "./redact.js"
 import type { ServerLimits } from "./serverLimits.js"
 import { makeCompatibleStream } from "./streamCompatible.js"
@@ -54,7 +55,7 @@ const Count = Schema.NullishOr(Schema.NonNegativeInt)
 const ChatCompletion = Schema.Struct({
   model: Schema.optional(Schema.NullOr(Schema.String)),
   choices: Schema.NonEmptyArray(Schema.Struct({
-    message: Schema.Struct({ content: Schema.NullishOr(Schema.String) })
+    message: Schema.Struct({ content: Schema.NullishOr(Schema.String), tool_calls: Schema.optional(WireToolCalls) })
   })),
   usage: Schema.optional(Schema.NullOr(Schema.Struct({
     prompt_tokens: Schema.optional(Count),
@@ -66,12 +67,10 @@ const ChatCompletion = Schema.Struct({
 const decodeCompletion = Schema.decodeUnknownEither(ChatCompletion)
 
 const body = (model: string, request: CompletionRequest, messages: ReadonlyArray<Message>, maxTokens?: number) => {
-  const all: Array<{ role: string; content: string }> = []
-  if (request.system !== undefined && request.system !== "") all.push({ role: "system", content: request.system })
-  for (const message of messages) all.push({ role: message.role, content: message.content })
   return {
     model,
-    messages: all,
+    messages: wireMessages(request, messages),
+    ...wireOptions(request),
     stream: false,
     ...(maxTokens === undefined ? {} : { max_tokens: maxTokens }),
     ...(request.temperature === undefined ? {} : { temperature: request.temperature })
@@ -131,8 +130,10 @@ export const make = (
           const reply = decoded.right
           const content = reply.choices[0].message.content ?? ""
           const usage = reply.usage ?? undefined
+          const toolCalls = toolCallsOf(reply.choices[0].message.tool_calls, secrets)
           return Effect.succeed({
             content,
+            ...(toolCalls === undefined ? {} : { toolCalls }),
             model: reply.model ?? origin.model,
             usage: usageOf(
               usage === undefined

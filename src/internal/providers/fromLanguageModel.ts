@@ -113,6 +113,9 @@ export const make = <E, R>(
       secrets: [],
       languageModel: dispatch as unknown as LanguageModel.Service,
       redactedHeaders: [],
+      // The model's own @effect/ai layer decides how a response format and tools reach its API.
+      formatMode: "native",
+      toolsWithNone: false,
       // Temperature and max tokens are the model layer's own configuration: `LanguageModel` has no
       // provider-neutral way to set them per call.
       configure: (self, call) => Effect.provideService(self, SelectedModel, call.model),

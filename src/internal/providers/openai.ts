@@ -63,9 +63,12 @@ export const make = (
         return OpenAiLanguageModel.withConfigOverride(self, {
           model: call.model,
           ...(call.temperature === undefined ? {} : { temperature: call.temperature }),
-          ...(maxTokens === undefined ? {} : { max_output_tokens: maxTokens })
+          ...(maxTokens === undefined ? {} : { max_output_tokens: maxTokens }),
+          ...(call.strict === undefined ? {} : { strict: call.strict })
         })
       },
+      formatMode: "native",
+      toolsWithNone: false,
       usage: (response) => reportedUsage(response.usage)
     })
   })
