@@ -38,9 +38,22 @@ export interface CallHandlers {
 }
 
 const label = MetricLabel.make
-const inputLabel = label("gen_ai.token.type", "input")
-const outputLabel = label("gen_ai.token.type", "output")
-const noError = label("error.type", "none")
+
+// Label arrays are reused: an Effect metric caches its hook per label array, by identity, so a fresh array
+// per update would look the metric up in the registry each time. There are few: models × error tags.
+const labelSets = new Map<string, ReadonlyArray<MetricLabel.MetricLabel>>()
+const labels = (...pairs: ReadonlyArray<string>): ReadonlyArray<MetricLabel.MetricLabel> => {
+  const key = pairs.join("\u0000")
+  let set = labelSets.get(key)
+  if (set === undefined) {
+    const made: Array<MetricLabel.MetricLabel> = []
+    for (let i = 0; i < pairs.length; i += 2) made.push(label(pairs[i]!, pairs[i + 1]!))
+    set = made
+    labelSets.set(key, set)
+  }
+  return set
+}
+const noLabels: ReadonlyArray<MetricLabel.MetricLabel> = []
 
 const statusOf = (step: Step, exit: Exit.Exit<unknown, unknown>): string =>
   Exit.isSuccess(exit)
@@ -71,7 +84,6 @@ const promptMessages = (request: Provider.CompletionRequest): string => {
 }
 
 export class RunTelemetry {
-  private readonly costLabels = new Map<string, ReadonlyArray<MetricLabel.MetricLabel>>()
   private spent = 0
 
   constructor(
@@ -81,15 +93,6 @@ export class RunTelemetry {
     readonly config: OrchestratorConfig,
     readonly clock: Clock.Clock
   ) {}
-
-  private modelLabels(model: string): ReadonlyArray<MetricLabel.MetricLabel> {
-    let labels = this.costLabels.get(model)
-    if (labels === undefined) {
-      labels = [label("gen_ai.response.model", model)]
-      this.costLabels.set(model, labels)
-    }
-    return labels
-  }
 
   /** A workflow's span, a child of its parent workflow's (or, at the top, of the run's). */
   workflow<A, E, R>(node: Node, body: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> {
@@ -145,10 +148,10 @@ export class RunTelemetry {
       captureStackTrace: false,
       attributes
     }, (span) => {
-      if (agent) metrics.agentsInFlight.unsafeModify(1, [])
+      if (agent) metrics.agentsInFlight.unsafeModify(1, noLabels)
       return Effect.onExit(Effect.withParentSpan(body, span), (exit) =>
         Effect.sync(() => {
-          if (agent) metrics.agentsInFlight.unsafeModify(-1, [])
+          if (agent) metrics.agentsInFlight.unsafeModify(-1, noLabels)
           span.attribute("orchestration.cost", step.cost)
           span.attribute("orchestration.attempts", step.attempts)
           span.attribute("gen_ai.usage.input_tokens", step.inputTokens)
@@ -189,7 +192,6 @@ export class RunTelemetry {
     }
     const started = this.clock.unsafeCurrentTimeMillis()
     const seconds = () => (this.clock.unsafeCurrentTimeMillis() - started) / 1000
-    const modelLabel = label("gen_ai.request.model", model)
     return Effect.flatMap(
       Effect.makeSpan(`chat ${model}`, { kind: "client", attributes, captureStackTrace: false }),
       (span) => {
@@ -210,7 +212,7 @@ export class RunTelemetry {
               )
             }
             end(Exit.void)
-            metrics.callDuration.unsafeUpdate(seconds(), [modelLabel, noError])
+            metrics.callDuration.unsafeUpdate(seconds(), labels("gen_ai.request.model", model, "error.type", "none"))
             this.charged(reply.model, reply.usage.inputTokens, reply.usage.outputTokens, callCost)
             return next
           },
@@ -218,7 +220,7 @@ export class RunTelemetry {
             const failure = Cause.failureOption(cause)
             const errorType = errorTypeOf(cause)
             span.attribute("error.type", errorType)
-            metrics.callDuration.unsafeUpdate(seconds(), [modelLabel, label("error.type", errorType)])
+            metrics.callDuration.unsafeUpdate(seconds(), labels("gen_ai.request.model", model, "error.type", errorType))
             if (Option.isNone(failure)) {
               end(Exit.failCause(cause))
               return Effect.failCause(cause)
@@ -242,18 +244,17 @@ export class RunTelemetry {
   }
 
   private charged(model: string, inputTokens: number, outputTokens: number, callCost: number): void {
-    const labels = this.modelLabels(model)
-    metrics.tokens.unsafeUpdate(inputTokens, [...labels, inputLabel])
-    metrics.tokens.unsafeUpdate(outputTokens, [...labels, outputLabel])
-    if (callCost > 0) metrics.cost.unsafeUpdate(callCost, labels)
+    metrics.tokens.unsafeUpdate(inputTokens, labels("gen_ai.response.model", model, "gen_ai.token.type", "input"))
+    metrics.tokens.unsafeUpdate(outputTokens, labels("gen_ai.response.model", model, "gen_ai.token.type", "output"))
+    if (callCost > 0) metrics.cost.unsafeUpdate(callCost, labels("gen_ai.response.model", model))
     this.spent += callCost
     const limit = this.config.maxTotalCost
-    if (limit !== undefined && limit > 0) metrics.budgetUsed.unsafeUpdate(this.spent / limit, [])
+    if (limit !== undefined && limit > 0) metrics.budgetUsed.unsafeUpdate(this.spent / limit, noLabels)
   }
 
   /** A transient failure that will be tried again, on the same model or on the fallback. */
   retried(errorTag: string, kind: "retry" | "fallback"): void {
-    metrics.retries.unsafeUpdate(1, [label("error.type", errorTag), label("orchestration.retry.kind", kind)])
+    metrics.retries.unsafeUpdate(1, labels("error.type", errorTag, "orchestration.retry.kind", kind))
   }
 }
 
