@@ -3,7 +3,7 @@
  * latency, at concurrency 100, with events delivered to a callback and cost tracking on; beside it, the same
  * work as plain Promises behind p-limit.
  */
-import { Effect } from "effect"
+import { Effect, Layer } from "effect"
 import { Orchestrator, Pricing, Provider, SubTask, Workflow } from "multi-agent-orchestration"
 import pLimit from "p-limit"
 
@@ -19,7 +19,9 @@ export const makeSubTasks = (n: number): ReadonlyArray<SubTask.SubTask> =>
 
 /** The library: decompose into the subtasks, run them, synthesise a one-line count. */
 export const runLibrary = async (
-  subtasks: ReadonlyArray<SubTask.SubTask>
+  subtasks: ReadonlyArray<SubTask.SubTask>,
+  /** Layered on top of the provider, e.g. a telemetry layer. */
+  extra: Layer.Layer<never> = Layer.empty
 ): Promise<{ readonly events: number; readonly cost: number }> => {
   const n = subtasks.length
   let events = 0
@@ -36,7 +38,7 @@ export const runLibrary = async (
       onEvent: () => {
         events++
       }
-    }).pipe(Effect.provide(Provider.simulated()))
+    }).pipe(Effect.provide(Layer.merge(Provider.simulated(), extra)))
   )
   if (result.status !== "completed" || result.agentResults.length !== n) throw new Error(`run ${result.status}`)
   return { events, cost: result.totalCost }

@@ -232,7 +232,11 @@ export const stream = <R>(
     }
     const prepared = yield* prepare(workflow, task, options)
     const buffer = makeEventBuffer<OrchestratorEvent>()
-    yield* Effect.forkScoped(execute(workflow, prepared, options, buffer.push))
+    yield* Effect.forkScoped(
+      execute(workflow, prepared, options, buffer.push).pipe(
+        Effect.withSpan("Orchestrator.stream", { attributes: { workflow: workflow.name }, captureStackTrace: false })
+      )
+    )
     const onEvent = options.onEvent
     return Stream.repeatEffectChunk(Effect.map(buffer.takeAll, Chunk.unsafeFromArray)).pipe(
       Stream.takeUntil(isTerminal),

@@ -59,6 +59,8 @@ export * as SynthesisResult from "./SynthesisResult.js"
 /** @since 0.1.0 */
 export * as TaskStatus from "./TaskStatus.js"
 /** @since 0.1.0 */
+export * as Telemetry from "./Telemetry.js"
+/** @since 0.1.0 */
 export * as Usage from "./Usage.js"
 /** @since 0.1.0 */
 export * as WebSocket from "./WebSocket.js"

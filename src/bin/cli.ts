@@ -8,6 +8,7 @@ import * as Path from "@effect/platform/Path"
 import * as Terminal from "@effect/platform/Terminal"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as EffectConfigError from "effect/ConfigError"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
@@ -18,6 +19,7 @@ import type * as OrchestratorConfig from "../OrchestratorConfig.js"
 import * as OrchestratorEvent from "../OrchestratorEvent.js"
 import * as OrchestratorResult from "../OrchestratorResult.js"
 import * as ProgressBar from "../ProgressBar.js"
+import * as Telemetry from "../Telemetry.js"
 import * as Workflow from "../Workflow.js"
 import { providerChoices, providerHint, providerLayer } from "./providers.js"
 import { RunFailed, UsageError } from "./errors.js"
@@ -49,7 +51,11 @@ const shared = {
     Options.withDescription("serve a live page, /events (SSE) and /ws (WebSocket) at HOST:PORT (host default 127.0.0.1)"),
     Options.optional
   ),
-  ...durableOptions
+  ...durableOptions,
+  otlp: Options.text("otlp").pipe(
+    Options.withDescription("export traces and metrics over OTLP/HTTP to this base URL (e.g. http://localhost:4318)"),
+    Options.optional
+  )
 }
 
 /** The values of the shared options. */
@@ -136,7 +142,10 @@ export const execute = <R>(workflow: Workflow.Workflow<R>, task: string, options
     }, options, (code) => (lastRun.code = code)).pipe(
       Effect.catchTag("InvalidConfig", (error) =>
         new UsageError({ problem: error.message, hint: "fix the options; orchestrate <command> --help lists them" })),
-      Effect.provide(providerLayer(choice)),
+      Effect.provide(Layer.merge(
+        providerLayer(choice),
+        Option.isSome(options.otlp) ? Telemetry.layer({ serviceName: "orchestrate", otlpUrl: options.otlp.value }) : Layer.empty
+      )),
       Effect.catchTag("InvalidConfig", (error) => new UsageError({ problem: error.message, hint: providerHint(choice) })),
       Effect.catchIf(EffectConfigError.isConfigError, (error) =>
         new UsageError({ problem: `the provider is not configured: ${String(error)}`, hint: providerHint(choice) }))

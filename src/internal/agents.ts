@@ -335,7 +335,8 @@ const runGraph = <R>(
           Workflow.AgentOutput,
           unknown
         >
-        return Effect.matchCauseEffect(body, worker.handlers)
+        const telemetry = env.telemetry
+        return Effect.matchCauseEffect(telemetry === undefined ? body : telemetry.agent(step, body), worker.handlers)
       }
 
       const owner: JobOwner = { run }

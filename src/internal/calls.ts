@@ -128,17 +128,22 @@ const send = (
   const env = step.node.env
   step.attempts++
   step.model = model
-  return Effect.matchEffect(callProvider(env, step, request.model === model ? request : { ...request, model }), {
-    onSuccess: (completion) => {
+  const call = callProvider(env, step, request.model === model ? request : { ...request, model })
+  const handlers = {
+    onSuccess: (completion: Provider.Completion) => {
       const charged = meter(step, completion.model, completion.usage)
       return charged === undefined ? Effect.succeed(completion) : Effect.as(charged, completion)
     },
-    onFailure: (error) => {
+    onFailure: (error: ProviderError) => {
       const charged = error.usage === undefined ? undefined : meter(step, model, error.usage)
       const next = isTransient(error) ? retry(step, request, model, number, state, error) : Effect.fail(error)
       return charged === undefined ? next : Effect.zipRight(charged, next)
     }
-  })
+  }
+  const telemetry = env.telemetry
+  return telemetry === undefined
+    ? Effect.matchEffect(call, handlers)
+    : telemetry.call(step, model, request, call, handlers)
 }
 
 const retry = (
@@ -153,6 +158,7 @@ const retry = (
   const now = env.clock.unsafeCurrentTimeMillis()
   return Effect.flatMap(env.retry.step(now, error, state), ([next, , decision]) => {
     if (ScheduleDecision.isDone(decision)) return Effect.fail(error)
+    env.telemetry?.retried(error._tag, "retry")
     const delayMillis = Math.round(Math.max(ScheduleIntervals.start(decision.intervals) - now, retryAfterMillis(error), 0))
     emit(step.node, "agent_retry", {
       subtaskId: step.subtaskId,
@@ -178,6 +184,7 @@ const completeFor = (step: Step, request: Provider.CompletionRequest) => {
   const before = step.attempts
   return Effect.catchAll(attempt(step, request, primary, 1, initial), (error) => {
     if (!isTransient(error)) return Effect.fail(error)
+    env.telemetry?.retried(error._tag, "fallback")
     emit(step.node, "agent_retry", {
       subtaskId: step.subtaskId,
       attempt: step.attempts - before,

@@ -1,5 +1,6 @@
 import type * as Clock from "effect/Clock"
 import type * as Schedule from "effect/Schedule"
+import type * as Tracer from "effect/Tracer"
 import type { AgentResult } from "../AgentResult.js"
 import type * as CostTracker from "../CostTracker.js"
 import type { OrchestratorConfig } from "../OrchestratorConfig.js"
@@ -11,6 +12,7 @@ import type { Usage } from "../Usage.js"
 import type { Journal } from "./durable/journal.js"
 import type { Deltas } from "./deltas.js"
 import type { Pool } from "./pool.js"
+import type { RunTelemetry } from "./telemetry/run.js"
 import type { Watchdog } from "./watchdog.js"
 
 /** Everything one run shares: set up once by `Orchestrator`, read by every workflow and agent of the run. */
@@ -53,6 +55,8 @@ export interface RunEnv {
   workflows: number
   /** The journal of a durable run; undefined otherwise, which is all the engine checks. */
   readonly journal?: Journal | undefined
+  /** Spans and metrics; absent without a telemetry layer, so that they cost nothing. */
+  readonly telemetry: RunTelemetry | undefined
 }
 
 /** One workflow being interpreted: where its events go, its share of the run's progress, what it cost. */
@@ -74,6 +78,8 @@ export interface Node {
   cost: number
   inputTokens: number
   outputTokens: number
+  /** This workflow's span, when telemetry is on: the parent of its agents' and nested workflows' spans. */
+  span: Tracer.Span | undefined
 }
 
 export const makeNode = (
@@ -95,7 +101,8 @@ export const makeNode = (
   started: env.clock.unsafeCurrentTimeMillis(),
   cost: 0,
   inputTokens: 0,
-  outputTokens: 0
+  outputTokens: 0,
+  span: undefined
 })
 
 /** Charges a call to a workflow and every workflow around it. */

@@ -45,7 +45,9 @@ const interpretChild = <R>(
   Effect.suspend(() => {
     const node = child(parent, workflow.name, label, weight)
     emit(node, "workflow_start", { task: input.task, title: label, workflow: workflow.name })
-    return Effect.map(interpret(node, workflow, input), (outcome): ChildOutcome => {
+    const telemetry = node.env.telemetry
+    const body = interpret(node, workflow, input)
+    return Effect.map(telemetry === undefined ? body : telemetry.workflow(node, body), (outcome): ChildOutcome => {
       const executionTime = (node.env.clock.unsafeCurrentTimeMillis() - node.started) / 1000
       if (outcome.status === "completed") {
         emit(node, "workflow_complete", {

@@ -24,6 +24,7 @@ import { makePool } from "./pool.js"
 import { meteredProvider } from "./calls.js"
 import { Step } from "./step.js"
 import { recorderOf } from "./trackers.js"
+import { annotateRun, makeRunTelemetry } from "./telemetry/run.js"
 import { makeWatchdog } from "./watchdog.js"
 import { generateDocuments } from "./documents.js"
 import { durableMetadata, journalOf } from "./durable/options.js"
@@ -190,6 +191,8 @@ export const execute = <R>(
       })
       : undefined
     const clock = yield* Effect.clock
+    const telemetry = yield* makeRunTelemetry(prepared.taskId, provider, config, clock)
+    yield* annotateRun(telemetry)
     const started = clock.unsafeCurrentTimeMillis()
     const journal = journalOf(options)
     const env: RunEnv = {
@@ -217,7 +220,8 @@ export const execute = <R>(
       progress: 0,
       budgetSpent: false,
       budgetStop: undefined,
-      workflows: 0
+      workflows: 0,
+      telemetry
     }
     // The top-level workflow gets 99 points of progress; the last one is workflow_complete's.
     const root: Node = makeNode(env, undefined, workflow.name, prepared.taskId, "", 99)
@@ -231,7 +235,8 @@ export const execute = <R>(
     let cancelled: OrchestratorResult | undefined
     const run = Effect.gen(function*() {
       emit(root, "workflow_start", { task: prepared.task, title: prepared.title, workflow: workflow.name })
-      const outcome = yield* interpret(root, workflow, { task: prepared.task, context: env.context, previous: [] })
+      const body = interpret(root, workflow, { task: prepared.task, context: env.context, previous: [] })
+      const outcome = yield* (telemetry === undefined ? body : telemetry.workflow(root, body))
       const result = yield* buildResult(env, prepared, started, outcome)
       return yield* Effect.tap(generateDocuments(root, result), (final) => emitTerminal(root, final))
     }).pipe(

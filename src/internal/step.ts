@@ -147,7 +147,9 @@ export const runStep = <A, E, R>(step: Step, timeoutSeconds: number, body: Effec
     const env = step.node.env
     step.started = env.clock.unsafeCurrentTimeMillis()
     step.deadline = step.started + timeoutSeconds * 1000
-    return Effect.locally(Effect.fork(body), CurrentStep, { step }).pipe(
+    const telemetry = env.telemetry
+    const traced = telemetry === undefined ? body : telemetry.step(step, body)
+    return Effect.locally(Effect.fork(traced), CurrentStep, { step }).pipe(
       Effect.flatMap((fiber) => {
         step.fiber = fiber
         env.watchdog.register(step)
