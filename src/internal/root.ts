@@ -146,7 +146,6 @@ const emitTerminal = (node: Node, result: OrchestratorResult): void => {
       executionTime: result.executionTime,
       totalCost: result.totalCost,
       usage: result.usage,
-      documentCount: result.documents.length,
       result
     })
   } else if (result.status === "cancelled") {
@@ -231,7 +230,8 @@ export const execute = <R>(
       emit(root, "workflow_start", { task: prepared.task, title: prepared.title, workflow: workflow.name })
       const outcome = yield* interpret(root, workflow, { task: prepared.task, context: env.context, previous: [] })
       const result = yield* buildResult(env, prepared, started, outcome)
-      return yield* Effect.tap(generateDocuments(root, result), (final) => emitTerminal(root, final))
+      emitTerminal(root, result)
+      return result
     }).pipe(
       Effect.provideService(Provider.Provider, metered),
       // Ending the run ends its agents: an interrupted run interrupts every one and waits for them, before the
