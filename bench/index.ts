@@ -2,6 +2,7 @@
  * `npm run bench`: the library's overhead beside a plain Promise baseline, in one process, as ratios.
  */
 import { dispose, idealMillis, runCascade } from "./cascade.js"
+import { runDurableBench } from "./durable.js"
 import { startup } from "./startup.js"
 import { makeSubTasks, runBaseline, runLibrary } from "./throughput.js"
 

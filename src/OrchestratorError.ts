@@ -8,6 +8,7 @@
 import * as Duration from "effect/Duration"
 import * as Schema from "effect/Schema"
 import { formatCost } from "./Format.js"
+import { Authentication, InvalidRequest, MalformedResponse, RateLimited, Timeout, Unavailable } from "./ProviderError.js"
 
 // Budgets are shown to four decimals; below that, with the significant digits that tell two amounts apart.
 const formatMoney = (dollars: number): string =>

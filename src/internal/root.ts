@@ -24,7 +24,6 @@ import { meteredProvider } from "./calls.js"
 import { Step } from "./step.js"
 import { recorderOf } from "./trackers.js"
 import { makeWatchdog } from "./watchdog.js"
-import { generateDocuments } from "./documents.js"
 import { durableMetadata, journalOf } from "./durable/options.js"
 
 /** A run whose inputs are valid, ready to execute. */
