@@ -11,6 +11,7 @@ import * as Effect from "effect/Effect"
 import * as DreamCascade from "../DreamCascade.js"
 import * as DreamSwarm from "../DreamSwarm.js"
 import { describeError } from "../internal/describe.js"
+import { approveRun, CommandLine, listRuns, resumeRun, showRun } from "./durable.js"
 import { CommandFailed, exit, RunEnded, UsageError } from "./errors.js"
 import { optionsOf } from "./flags.js"
 import { answer, helpRequest, packageVersion, usageLine } from "./help.js"
@@ -52,11 +53,36 @@ const run = Command.make(spec.run.name, {
   ...optionsOf(spec.run.options)
 }, (flags) => Effect.flatMap(loadWorkflow(flags.file), (workflow) => research(workflow, flags.task, flags)))
 
+const runs = Command.make(spec.runs.name, optionsOf(spec.runs.options), listRuns)
+
+/** `resume` and `approve` continue a run by running the command it was started with, on the same run. */
+const rerun = (argv: ReadonlyArray<string>): Effect.Effect<void, unknown, Environment> =>
+  Command.run(command, { name: "orchestrate", version })(["node", "orchestrate", ...argv]).pipe(
+    Effect.provideService(CommandLine, argv),
+    Effect.scoped
+  )
+
+const resume = Command.make(spec.resume.name, {
+  run: argOf(spec.resume.args[0]),
+  ...optionsOf(spec.resume.options)
+}, (flags) => resumeRun(rerun, flags))
+
+const approve = Command.make(spec.approve.name, {
+  run: argOf(spec.approve.args[0]),
+  step: argOf(spec.approve.args[1]),
+  ...optionsOf(spec.approve.options)
+}, (flags) => approveRun(rerun, flags))
+
+const show = Command.make(spec.show.name, {
+  run: argOf(spec.show.args[0]),
+  ...optionsOf(spec.show.options)
+}, showRun)
+
 /**
  * Every subcommand, each built from its entry in `spec.commands`. A new command is added to both lists; a test
  * checks that they name the same commands.
  */
-export const subcommands = [cascade, swarm, run] as const
+export const subcommands = [cascade, swarm, run, runs, resume, approve, show] as const
 
 export const command = Command.make("orchestrate").pipe(Command.withSubcommands(subcommands))
 
@@ -105,7 +131,8 @@ export const runCli = (argv: ReadonlyArray<string>): Effect.Effect<number, never
           ? Effect.succeed(exit.interrupted)
           : Effect.as(complain(`unexpected error: ${describeError(Cause.squash(cause))}`), exit.failed)
       ),
-      Effect.scoped
+      Effect.scoped,
+      Effect.provideService(CommandLine, argv)
     )
   })
 

@@ -45,7 +45,8 @@ const columns = (rows: ReadonlyArray<readonly [string, string]>, indent = "  "):
 const argsOf = (command: CommandSpec) => command.args.map((arg) => `<${arg.name}>`).join(" ")
 
 /** `orchestrate cascade <task> [options]` */
-export const usageLine = (command: CommandSpec): string => `orchestrate ${command.name} ${argsOf(command)} [options]`
+export const usageLine = (command: CommandSpec): string =>
+  [`orchestrate ${command.name}`, argsOf(command), "[options]"].filter((part) => part !== "").join(" ")
 
 const optionLeft = (option: OptionSpec) =>
   `--${option.name}${option.placeholder === undefined ? "" : ` ${option.placeholder}`}`
@@ -64,9 +65,11 @@ export const commandHelp = (command: CommandSpec, options: HelpOptions): string 
     "",
     command.summary,
     "",
-    bold("Arguments:", options),
-    ...columns(command.args.map((arg) => [`<${arg.name}>`, arg.description] as const)),
-    "",
+    ...(command.args.length === 0 ? [] : [
+      bold("Arguments:", options),
+      ...columns(command.args.map((arg) => [`<${arg.name}>`, arg.description] as const)),
+      ""
+    ]),
     bold("Options:", options),
     ...columns([
       ...Object.values(command.options).map((option) => [optionLeft(option), optionRight(option)] as const),

@@ -14,12 +14,12 @@ import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Format from "../Format.js"
 import { describeError } from "../internal/describe.js"
-import * as Orchestrator from "../Orchestrator.js"
 import * as OrchestratorConfig from "../OrchestratorConfig.js"
 import * as OrchestratorEvent from "../OrchestratorEvent.js"
 import * as OrchestratorResult from "../OrchestratorResult.js"
 import * as ProgressBar from "../ProgressBar.js"
 import type * as Workflow from "../Workflow.js"
+import { approveFor, type CommandLine, durableRunOf, resumeCommand, runWith, storedEvents } from "./durable.js"
 import { CommandFailed, exit, osReason, RunEnded, UsageError } from "./errors.js"
 import type { ValuesOf } from "./flags.js"
 import { complain, line, Output } from "./output.js"
@@ -158,7 +158,7 @@ export const research = (
 ): Effect.Effect<
   void,
   UsageError | CommandFailed | RunEnded,
-  FileSystem.FileSystem | Path.Path | Terminal.Terminal | Output | CancelSignal | Scope.Scope
+  FileSystem.FileSystem | Path.Path | Terminal.Terminal | Output | CancelSignal | CommandLine | Scope.Scope
 > =>
   Effect.gen(function*() {
     const output = yield* Output
@@ -183,6 +183,7 @@ export const research = (
     const directory = Option.getOrElse(flags.out, () => "reports")
     if (formats.length > 0) yield* prepareReportDirectory(directory)
     const eventLog = Option.isSome(flags.events) ? yield* openEventLog(flags.events.value) : undefined
+    const durable = yield* durableRunOf(flags)
 
     // What the run planned, for saying how far an interrupted run got.
     let seen = ProgressBar.initial
@@ -190,18 +191,21 @@ export const research = (
       (event) => Effect.sync(() => void (seen = ProgressBar.update(seen, event)))
     ]
     if (server !== undefined && address !== undefined) {
-      const live = yield* server.serve(address, task)
+      const live = yield* server.serve(address, task, durable === undefined ? undefined : approveFor(durable))
+      // A resumed run's page shows it from its start.
+      if (durable?.given === true) yield* Effect.forEach(yield* storedEvents(durable), live.publish, { discard: true })
       output.write("stderr", `Serving the run at ${live.url} (the page), ${live.url}events (SSE) and ${live.url}ws (WebSocket)\n`)
       listeners.push(live.publish)
     }
     if (!flags.json && !flags.quiet) listeners.push((yield* ProgressBar.make({ live: output.color })).onEvent)
     if (eventLog !== undefined) listeners.push(eventLog.write)
 
-    const ran = yield* Orchestrator.run(workflow, task, {
+    let cancelled = false
+    const ran = yield* runWith(workflow, task, {
       config,
       onEvent: (event) => Effect.forEach(listeners, (listener) => listener(event), { discard: true }),
-      cancelWhen: cancel.await
-    }).pipe(
+      cancelWhen: Effect.tap(cancel.await, () => Effect.sync(() => void (cancelled = true)))
+    }, durable).pipe(
       Effect.provide(provider),
       Effect.catchTag("InvalidConfig", (error) => badOptions(error.problems))
     )
@@ -212,13 +216,16 @@ export const research = (
     const failures = logFailure === undefined ? unwritten : [...unwritten, logFailure]
     yield* printOutcome(result, flags, seen.planned)
     for (const failure of failures) yield* complain(failure)
+    // A durable run stopped by Ctrl-C (also one waiting for an approval) is continued by `resume`.
+    const interrupted = result.status === "cancelled" || (durable !== undefined && cancelled && result.status !== "completed")
+    if (durable !== undefined && interrupted) output.write("stderr", `\nInterrupted. Continue with: ${resumeCommand(durable)}\n`)
 
-    const code = result.status === "cancelled"
+    const code = interrupted
       ? exit.interrupted
       : result.status !== "completed" || failures.length > 0
       ? exit.failed
       : exit.completed
-    if (address !== undefined && result.status !== "cancelled") {
+    if (address !== undefined && !interrupted) {
       output.write("stderr", "The run is over; the page stays up until you press Ctrl-C.\n")
       yield* cancel.await
     }

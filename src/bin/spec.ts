@@ -44,6 +44,17 @@ export const exitCodes: ReadonlyArray<readonly [code: number, meaning: string]> 
 /** The values of `--provider`. */
 export const providerChoices = ["simulated", "openai", "anthropic", "compatible"] as const
 
+/** Where durable runs are kept unless `--store` says otherwise: `RunStore.defaultFilename` (a test keeps them equal). */
+export const defaultStore = ".orchestrate/runs.db"
+
+const store = {
+  name: "store",
+  kind: "text",
+  placeholder: "FILE|URL",
+  description: "the run store: a SQLite FILE or a postgres:// URL",
+  shownDefault: defaultStore
+} as const satisfies OptionSpec
+
 /** The options of every command that runs a workflow. */
 export const runOptions = {
   provider: {
@@ -89,6 +100,15 @@ export const runOptions = {
     placeholder: "HOST:PORT",
     description: "serve a live page, /events (SSE) and /ws (WebSocket); it stays up after the run until Ctrl-C",
     shownDefault: "host 127.0.0.1; port 0 picks a free one"
+  },
+  durable: { name: "durable", kind: "flag", description: "record the run in the store, to resume it after a crash or Ctrl-C" },
+  store: { ...store, description: "the run store: a SQLite FILE or a postgres:// URL; implies --durable" },
+  runId: {
+    name: "run-id",
+    kind: "text",
+    placeholder: "ID",
+    description: "the durable run's id; an existing run's id resumes it",
+    shownDefault: "a new one"
   }
 } as const satisfies Record<string, OptionSpec>
 
@@ -135,8 +155,60 @@ export const run = {
   options: runOptions
 } as const satisfies CommandSpec
 
+const runArg: ArgSpec = { name: "run", description: "the durable run's id (orchestrate runs lists them)" }
+
+/** How a continued run is shown: `resume` and `approve` take these afresh. */
+const shownOptions = {
+  serve: runOptions.serve,
+  events: runOptions.events,
+  json: runOptions.json,
+  quiet: runOptions.quiet
+} as const satisfies Record<string, OptionSpec>
+
+export const runs = {
+  name: "runs",
+  summary: "list the durable runs in the store: status, progress, agents, cost, last update",
+  args: [],
+  options: { store }
+} as const satisfies CommandSpec
+
+export const resume = {
+  name: "resume",
+  summary: "continue a durable run that stopped, with the workflow, task and options it was started with",
+  args: [runArg],
+  options: { store, ...shownOptions }
+} as const satisfies CommandSpec
+
+export const approve = {
+  name: "approve",
+  summary: "approve (or --reject) a durable run's approval step, then continue the run",
+  args: [runArg, { name: "step", description: "the approval step's name" }],
+  options: {
+    reject: { name: "reject", kind: "flag", description: "reject the step instead of approving it" },
+    note: { name: "note", kind: "text", placeholder: "TEXT", description: "a note for the steps after it", shownDefault: "none" },
+    noResume: {
+      name: "no-resume",
+      kind: "flag",
+      description: "only record the decision (a process that waits on the approval continues by itself)"
+    },
+    store,
+    ...shownOptions
+  }
+} as const satisfies CommandSpec
+
+export const show = {
+  name: "show",
+  summary: "write the reports of a stored run, finished or not",
+  args: [runArg],
+  options: {
+    store,
+    format: { name: "format", kind: "text", placeholder: "LIST", description: "reports to write: md, pdf or md,pdf", default: "md" },
+    out: { name: "out", kind: "text", placeholder: "DIR", description: "where reports go (created if missing)", default: "reports" }
+  }
+} as const satisfies CommandSpec
+
 /** Every command, in the order the help lists them. */
-export const commands: ReadonlyArray<CommandSpec> = [cascade, swarm, run]
+export const commands: ReadonlyArray<CommandSpec> = [cascade, swarm, run, runs, resume, approve, show]
 
 export const commandNamed = (name: string | undefined): CommandSpec | undefined =>
   commands.find((command) => command.name === name)
