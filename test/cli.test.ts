@@ -10,7 +10,7 @@ import { Command } from "@effect/cli"
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigProvider, Context, Effect, HashMap, Layer, Schedule, Schema } from "effect"
-import { DreamSwarm, OrchestratorConfig, OrchestratorEvent, OrchestratorResult, Provider } from "multi-agent-orchestration"
+import { DreamSwarm, OrchestratorConfig, OrchestratorEvent, OrchestratorResult, Provider, RunStore } from "multi-agent-orchestration"
 import { command, runCli, subcommands } from "../src/bin/cli.js"
 import { colorAllowed } from "../src/bin/help.js"
 import * as Output from "../src/bin/output.js"
@@ -357,6 +357,7 @@ describe("orchestrate: help and output", () => {
     assert.strictEqual(spec.runOptions.retries.shownDefault, String(defaults.maxRetries))
     assert.deepStrictEqual(spec.defaultDomains, DreamSwarm.defaultDomains)
     assert.deepStrictEqual(spec.knownDomains, DreamSwarm.knownDomains)
+    assert.strictEqual(spec.defaultStore, RunStore.defaultFilename)
     // Every command of the table is a command of the parser, and the other way round.
     assert.deepStrictEqual(
       [...HashMap.keys(Command.getSubcommands(command))].sort(),
