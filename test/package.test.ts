@@ -109,6 +109,9 @@ if (process.argv[2] === "--run-here") {
       "@effect/ai-anthropic",
       "@effect/ai-openai",
       "@effect/platform",
+      "@effect/sql",
+      "@effect/sql-libsql",
+      "@effect/sql-pg",
       "effect"
     ])
     for (const range of Object.values<string>(manifest.peerDependencies)) assert.match(range, /^\^/)
