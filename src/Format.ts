@@ -29,7 +29,8 @@ export const formatDuration = (duration: number | Duration.DurationInput): strin
 }
 
 /**
- * US dollars: four decimals below one cent, so that small LLM costs stay visible, and two above.
+ * US dollars: two decimals from one cent up; below a cent at least four decimals and at least two significant
+ * digits, so that small LLM costs and budgets stay visible and distinct ($0.0010, $0.00012, $0.0000015).
  *
  * @since 0.1.0
  * @category Functions
@@ -38,13 +39,41 @@ export const formatDuration = (duration: number | Duration.DurationInput): strin
  * import { Format } from "multi-agent-orchestration"
  *
  * Format.formatCost(0.001) // "$0.0010"
+ * Format.formatCost(0.0000015) // "$0.0000015"
  * Format.formatCost(12.345) // "$12.35"
  * ```
  */
 export const formatCost = (dollars: number): string => {
   const sign = dollars < 0 ? "-" : ""
   const abs = Math.abs(dollars)
-  return `${sign}$${abs < 0.01 ? abs.toFixed(4) : abs.toFixed(2)}`
+  if (!Number.isFinite(abs)) return `${sign}$${abs}`
+  if (abs >= 0.01) return `${sign}$${abs.toFixed(2)}`
+  if (abs === 0) return "$0.0000"
+  const decimals = Math.min(100, Math.max(4, 1 - Math.floor(Math.log10(abs))))
+  return `${sign}$${abs.toFixed(decimals)}`
+}
+
+/**
+ * A measured time in seconds, as precisely as it is worth showing: "350ms" below a second, "4.2s" below a
+ * minute (truncated, as `formatDuration` does), then as `formatDuration` ("3m 7s"). Run durations, agent times and retry delays
+ * are shown this way wherever they appear (progress, summaries, reports), so that one number reads the same.
+ *
+ * @since 0.1.0
+ * @category Functions
+ * @example
+ * ```ts
+ * import { Format } from "multi-agent-orchestration"
+ *
+ * Format.formatSeconds(0.25) // "250ms"
+ * Format.formatSeconds(4.27) // "4.2s"
+ * Format.formatSeconds(187) // "3m 7s"
+ * ```
+ */
+export const formatSeconds = (seconds: number): string => {
+  if (!Number.isFinite(seconds) || seconds < 0) return formatDuration(seconds)
+  if (seconds < 1) return `${Math.floor(seconds * 1000)}ms`
+  if (seconds < 60) return `${(Math.floor(seconds * 10) / 10).toFixed(1)}s`
+  return formatDuration(seconds)
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
- * How a run behaves: agents, models, retries, timeouts, concurrency, budget and documents. Validation lists
- * every problem at once, in plain words, before anything runs.
+ * How a run behaves: agents, models, retries, timeouts, concurrency and budget. Validation lists every
+ * problem at once, in plain words, before anything runs. Reports are not part of a run: write them after it
+ * with `Report.generate`.
  *
  * @since 0.1.0
  */
@@ -19,7 +20,7 @@ export {
 } from "./OrchestratorError.js"
 
 /**
- * The report formats `Report.write` can produce.
+ * The report formats `Report.generate` and `Report.write` can produce.
  *
  * @since 0.1.0
  * @category Schemas
@@ -66,9 +67,6 @@ const model = (field: string) =>
  * | synthesisModel | primaryModel | the model of syntheses (Drummers, Camina, final synthesis) |
  * | parallelExecution | true | false runs one agent at a time |
  * | enableCostTracking | true | price every call |
- * | generateDocuments | false | write reports at the end of the run |
- * | documentFormats | ["markdown"] | "markdown", "pdf" |
- * | outputDirectory | "reports" | where reports go |
  *
  * (\*) These build the default retry policy, `Retry.transientProviderErrors`; a run given its own `retry`
  * schedule (an option of `Orchestrator.run`) uses that instead.
@@ -96,10 +94,7 @@ export class OrchestratorConfig extends Schema.Class<OrchestratorConfig>("multi-
   workerModel: Schema.optional(model("workerModel")),
   synthesisModel: Schema.optional(model("synthesisModel")),
   parallelExecution: Schema.optionalWith(Schema.Boolean, { default: () => true }),
-  enableCostTracking: Schema.optionalWith(Schema.Boolean, { default: () => true }),
-  generateDocuments: Schema.optionalWith(Schema.Boolean, { default: () => false }),
-  documentFormats: Schema.optionalWith(Schema.Array(DocumentFormat), { default: () => ["markdown" as const] }),
-  outputDirectory: Schema.optionalWith(model("outputDirectory"), { default: () => "reports" })
+  enableCostTracking: Schema.optionalWith(Schema.Boolean, { default: () => true })
 }) {
   /** The model of worker agents: `workerModel`, else `primaryModel`. */
   get workerModelOrPrimary(): string | undefined {
@@ -127,7 +122,14 @@ const fieldNames: ReadonlyArray<string> = Object.keys(OrchestratorConfig.fields)
 
 const camelCase = (name: string): string => name.replace(/[_-]+([a-z0-9])/g, (_, c: string) => c.toUpperCase())
 
+// The original wrote documents inside the run; here a run does no file IO, and reports are a step of their own.
+const movedToReport: ReadonlyArray<string> = ["generateDocuments", "documentFormats", "outputDirectory"]
+
 const unknownField = (name: string): string => {
+  const moved = movedToReport.find((field) => field.toLowerCase() === camelCase(name).toLowerCase())
+  if (moved !== undefined) {
+    return `${name} is not a run option: write reports after the run with Report.generate(result, { formats, outputDirectory })`
+  }
   const guess = fieldNames.find((field) => field.toLowerCase() === camelCase(name).toLowerCase())
   return guess === undefined ? `unknown field "${name}"` : `unknown field "${name}" (did you mean "${guess}"?)`
 }
@@ -159,10 +161,6 @@ const firstIssuePerPath = (issues: ReadonlyArray<ParseResult.ArrayFormatterIssue
 
 const crossFieldProblems = (input: Record<string, unknown>): Array<string> => {
   const problems: Array<string> = []
-  const formats = input.documentFormats
-  if (input.generateDocuments === true && Array.isArray(formats) && formats.length === 0) {
-    problems.push("documentFormats must not be empty when generateDocuments is true")
-  }
   if (input.maxTotalCost !== undefined && input.enableCostTracking === false) {
     problems.push("maxTotalCost needs enableCostTracking: a budget cannot be enforced without pricing calls")
   }
@@ -185,8 +183,8 @@ const decodeEither = Schema.decodeUnknownEither(OrchestratorConfig, { errors: "a
  * ```ts
  * import { OrchestratorConfig } from "multi-agent-orchestration"
  *
- * OrchestratorConfig.validate({ numAgents: 0, documentFormats: ["html"] })
- * // ["numAgents must be at least 1", "Invalid document format: \"html\" (must be one of markdown, pdf)"]
+ * OrchestratorConfig.validate({ numAgents: 0, num_agents: 3 })
+ * // ["unknown field \"num_agents\" (did you mean \"numAgents\"?)", "numAgents must be at least 1"]
  * ```
  */
 export const validate = (input: unknown): Array<string> => check(input).problems

@@ -7,9 +7,12 @@
  */
 import * as Duration from "effect/Duration"
 import * as Schema from "effect/Schema"
+import { formatCost } from "./Format.js"
 import { Authentication, InvalidRequest, MalformedResponse, RateLimited, Timeout, Unavailable } from "./ProviderError.js"
 
-const formatMoney = (dollars: number): string => `$${dollars.toFixed(4)}`
+// Budgets are shown to four decimals; below that, with the significant digits that tell two amounts apart.
+const formatMoney = (dollars: number): string =>
+  dollars === 0 || Math.abs(dollars) >= 0.0001 ? `$${dollars.toFixed(4)}` : formatCost(dollars)
 
 /**
  * The configuration or the run options are invalid. Raised before any provider call; `problems` lists every

@@ -7,7 +7,7 @@
 import * as Schema from "effect/Schema"
 import { AgentResult } from "./AgentResult.js"
 import { AgentType } from "./AgentType.js"
-import { GeneratedDocument, OrchestratorResult } from "./OrchestratorResult.js"
+import { OrchestratorResult } from "./OrchestratorResult.js"
 import { SubTask } from "./SubTask.js"
 import { TaskStatus } from "./TaskStatus.js"
 import { Usage } from "./Usage.js"
@@ -159,13 +159,6 @@ export const SynthesisComplete = event("synthesis_complete", {
   synthesisLength: Schema.Int
 })
 /** @since 0.1.0 @category Schemas */
-export const DocumentGenerationStart = event("document_generation_start", { formats: Schema.Array(Schema.String) })
-/** @since 0.1.0 @category Schemas */
-export const DocumentGenerationComplete = event("document_generation_complete", {
-  documents: Schema.Array(GeneratedDocument),
-  errors: Schema.Array(Schema.String)
-})
-/** @since 0.1.0 @category Schemas */
 export const BudgetWarning = event("budget_warning", {
   spent: Schema.Number,
   limit: Schema.Number,
@@ -194,7 +187,6 @@ export const WorkflowComplete = event("workflow_complete", {
   executionTime: Schema.Number,
   totalCost: Schema.Number,
   usage: Usage,
-  documentCount: Schema.Int,
   result: Schema.optional(OrchestratorResult)
 })
 /** @since 0.1.0 @category Schemas */
@@ -237,8 +229,6 @@ export const OrchestratorEvent = Schema.Union(
   IterationComplete,
   SynthesisStart,
   SynthesisComplete,
-  DocumentGenerationStart,
-  DocumentGenerationComplete,
   BudgetWarning,
   ApprovalRequested,
   WorkflowComplete,

@@ -13,7 +13,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import * as Sink from "effect/Sink"
-import { formatCost, formatDuration } from "./Format.js"
+import { formatCost, formatSeconds } from "./Format.js"
 import { isTerminal, type OrchestratorEvent } from "./OrchestratorEvent.js"
 
 /**
@@ -44,13 +44,15 @@ export interface State {
   readonly failed: number
   /** The agents running, in the order they started. */
   readonly running: ReadonlyArray<string>
-  /** What the run is doing besides agents: planning, a synthesis, writing documents. */
+  /** What the run is doing besides agents: planning, a synthesis. */
   readonly activity: string | undefined
   readonly progress: number
   /** US dollars spent so far, as far as the events tell. */
   readonly cost: number
   /** When the run started (epoch milliseconds), from `workflow_start`. */
   readonly startedAt: number | undefined
+  /** The run's measured duration in seconds, from its terminal event (the result's `executionTime`). */
+  readonly executionTime: number | undefined
   /** The terminal event, once the run is over. */
   readonly finished: OrchestratorEvent | undefined
 }
@@ -69,6 +71,7 @@ export const initial: State = {
   progress: 0,
   cost: 0,
   startedAt: undefined,
+  executionTime: undefined,
   finished: undefined
 }
 
@@ -89,10 +92,7 @@ export const update = (state: State, event: OrchestratorEvent): State => {
       return { ...next, planned: next.planned + event.data.subtaskCount, activity: undefined }
     case "synthesis_start":
       return { ...next, activity: `synthesis (${event.data.level})` }
-    case "document_generation_start":
-      return { ...next, activity: "writing documents" }
     case "synthesis_complete":
-    case "document_generation_complete":
       return { ...next, activity: undefined }
     case "agent_start":
       return event.agentId === undefined ? next : { ...next, running: [...next.running, event.agentId] }
@@ -112,10 +112,19 @@ export const update = (state: State, event: OrchestratorEvent): State => {
     case "workflow_complete":
     case "workflow_error":
     case "workflow_cancelled":
-      return isTerminal(event) ? { ...next, running: [], cost: event.data.totalCost, finished: event } : next
+      return isTerminal(event)
+        ? { ...next, running: [], cost: event.data.totalCost, executionTime: executionTimeOf(event, next), finished: event }
+        : next
     default:
       return next
   }
+}
+
+/** The run's own measure of its duration, so that the progress display, summaries and reports agree. */
+const executionTimeOf = (event: OrchestratorEvent, state: State): number | undefined => {
+  if (event.type === "workflow_complete" || event.type === "workflow_error") return event.data.executionTime
+  if (event.type === "workflow_cancelled" && event.data.result !== undefined) return event.data.result.executionTime
+  return state.startedAt === undefined ? undefined : Math.max(0, event.timestamp - state.startedAt) / 1000
 }
 
 const bar = (progress: number, width: number): string => {
@@ -136,15 +145,14 @@ const outcome = (event: OrchestratorEvent): string => {
     case "workflow_complete":
       return "completed"
     case "workflow_error":
-      return `failed: ${event.data.error}`
+      // The error itself is for the summary that follows: a progress line stays one short line.
+      return `failed (${event.data.reason})`
     case "workflow_cancelled":
-      return `cancelled: ${event.data.reason}`
+      return "cancelled"
     default:
       return event.type
   }
 }
-
-const seconds = (value: number): string => (value < 60 ? `${value.toFixed(1)}s` : formatDuration(value))
 
 const clip = (line: string, columns: number): string =>
   columns > 1 && line.length > columns - 1 ? `${line.slice(0, columns - 2)}…` : line
@@ -161,13 +169,13 @@ const clip = (line: string, columns: number): string =>
  */
 export const render = (state: State, now: number, options: { readonly columns?: number; readonly barWidth?: number } = {}): string => {
   const planned = Math.max(state.planned, state.done + state.running.length)
-  const elapsed = state.startedAt === undefined ? 0 : Math.max(0, now - state.startedAt) / 1000
+  const elapsed = state.executionTime ?? (state.startedAt === undefined ? 0 : Math.max(0, now - state.startedAt) / 1000)
   const failed = state.failed > 0 ? ` (${state.failed} failed)` : ""
   const parts = [
     `[${bar(state.progress, options.barWidth ?? 24)}] ${percent(state.progress)}`,
     `${state.done}/${planned} agents${failed}`,
     state.finished === undefined ? runningList(state.running, state.activity) : outcome(state.finished),
-    formatDuration(elapsed),
+    formatSeconds(elapsed),
     formatCost(state.cost)
   ]
   const mark = state.finished === undefined ? "…" : state.finished.type === "workflow_complete" ? "✔" : "✖"
@@ -191,29 +199,25 @@ export const describe = (event: OrchestratorEvent, state: State): string | undef
     case "decomposition_complete":
       return line(`planned ${event.data.subtaskCount} agents`)
     case "agent_complete":
-      return line(`${event.agentId ?? event.data.subtaskId} done in ${seconds(event.data.executionTime)}, ${formatCost(event.data.cost)} ${of}`)
+      return line(`${event.agentId ?? event.data.subtaskId} done in ${formatSeconds(event.data.executionTime)}, ${formatCost(event.data.cost)} ${of}`)
     case "agent_error":
       return line(`${event.agentId ?? event.data.subtaskId} ${event.data.status}: ${event.data.error} ${of}`)
     case "agent_retry":
       return line(
-        `${event.agentId ?? event.data.subtaskId} retry ${event.data.attempt} in ${formatDuration(event.data.delayMillis / 1000)}: ${event.data.errorTag}`
+        `${event.agentId ?? event.data.subtaskId} retry ${event.data.attempt} in ${formatSeconds(event.data.delayMillis / 1000)}: ${event.data.errorTag}`
       )
     case "iteration_complete":
       return line(`iteration ${event.data.iteration} done${event.data.converged ? ", converged" : ""}`)
     case "synthesis_complete":
       return line(`synthesis (${event.data.level}) done`)
-    case "document_generation_complete":
-      return line(
-        [`documents: ${event.data.documents.map((d) => d.path).join(", ") || "none"}`, ...event.data.errors].join("; ")
-      )
     case "budget_warning":
       return line(`budget warning: ${formatCost(event.data.spent)} of ${formatCost(event.data.limit)} spent`)
     case "workflow_complete":
     case "workflow_error":
     case "workflow_cancelled": {
       if (!isTerminal(event)) return undefined
-      const elapsed = state.startedAt === undefined ? 0 : (event.timestamp - state.startedAt) / 1000
-      return line(`${outcome(event)}: ${state.done}/${Math.max(state.planned, state.done)} agents in ${seconds(elapsed)}, ${formatCost(state.cost)}`)
+      const elapsed = formatSeconds(state.executionTime ?? 0)
+      return line(`${outcome(event)}: ${state.done}/${Math.max(state.planned, state.done)} agents in ${elapsed}, ${formatCost(state.cost)}`)
     }
     default:
       return undefined

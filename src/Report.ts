@@ -1,7 +1,8 @@
 /**
  * Reports of a run, in Markdown and PDF: front matter (task id, date, status, duration, total cost, models),
  * the final synthesis, a section per tier or iteration, one per agent, the costs by model and by tier, and the
- * failures. `write` saves them through `@effect/platform`'s `FileSystem` under safe, never-overwriting names.
+ * failures. `generate` and `write` save them through `@effect/platform`'s `FileSystem` under safe,
+ * never-overwriting names; a run itself never writes files, so writing reports is this separate step, after it.
  *
  * @since 0.1.0
  */
@@ -12,10 +13,10 @@ import * as Effect from "effect/Effect"
 import { lexer } from "marked"
 import type { AgentResult } from "./AgentResult.js"
 import type { CostLine, CostSummary } from "./CostSummary.js"
-import { formatCost, formatDuration, formatTokens } from "./Format.js"
+import { formatCost, formatSeconds, formatTokens } from "./Format.js"
 import { type FontFiles, renderPdf } from "./internal/pdf.js"
 import type { DocumentFormat } from "./OrchestratorConfig.js"
-import type { GeneratedDocument, OrchestratorResult } from "./OrchestratorResult.js"
+import { type GeneratedDocument, OrchestratorResult } from "./OrchestratorResult.js"
 import type { SynthesisResult } from "./SynthesisResult.js"
 
 /**
@@ -47,8 +48,6 @@ export interface MarkdownOptions {
   /** Start with YAML front matter (task id, date, status, duration, total cost, models). Default true. */
   readonly frontMatter?: boolean | undefined
 }
-
-const seconds = (value: number): string => (value < 60 ? `${value.toFixed(1)}s` : formatDuration(value))
 
 const cell = (text: string): string => text.replace(/\r?\n/g, " ").replace(/\|/g, "\\|")
 
@@ -102,7 +101,7 @@ const frontMatter = (result: OrchestratorResult): string => {
     `task_id: ${JSON.stringify(result.taskId)}`,
     ...(date === undefined ? [] : [`date: ${JSON.stringify(date)}`]),
     `status: ${result.status}`,
-    `duration: ${JSON.stringify(formatDuration(result.executionTime))}`,
+    `duration: ${JSON.stringify(formatSeconds(result.executionTime))}`,
     `duration_seconds: ${Number(result.executionTime.toFixed(3))}`,
     `total_cost: ${JSON.stringify(formatCost(result.totalCost))}`,
     `total_cost_usd: ${Number(result.totalCost.toFixed(6))}`,
@@ -123,7 +122,7 @@ const summary = (result: OrchestratorResult): string => {
     ["Task id", `\`${result.taskId}\``],
     ...(date === undefined ? [] : [["Date", readableDate(date)] as const]),
     ["Status", `${result.status}${result.error === undefined ? "" : `: ${result.error}`}`],
-    ["Duration", formatDuration(result.executionTime)],
+    ["Duration", formatSeconds(result.executionTime)],
     ["Total cost", formatCost(result.totalCost)],
     ["Tokens", `${formatTokens(result.usage.inputTokens)} in / ${formatTokens(result.usage.outputTokens)} out`],
     ["Models", models.length === 0 ? "none" : models.join(", ")],
@@ -148,7 +147,7 @@ const synthesisSections = (result: OrchestratorResult): Array<string> => {
         synthesis.model,
         `${formatTokens(synthesis.usage.inputTokens + synthesis.usage.outputTokens)} tokens`,
         synthesis.cost > 0 ? formatCost(synthesis.cost) : undefined,
-        synthesis.executionTime > 0 ? seconds(synthesis.executionTime) : undefined,
+        synthesis.executionTime > 0 ? formatSeconds(synthesis.executionTime) : undefined,
         synthesis.sourceAgentIds.length > 0 ? `from ${synthesis.sourceAgentIds.join(", ")}` : undefined
       ].filter((fact) => fact !== undefined)
       const body = synthesis.error === undefined ? nest(synthesis.content, 3) : `> **Error:** ${synthesis.error}`
@@ -169,7 +168,7 @@ const agentSection = (agent: AgentResult): string => {
       agent.model ?? "",
       `${formatTokens(agent.usage.inputTokens)} / ${formatTokens(agent.usage.outputTokens)}`,
       formatCost(agent.cost),
-      seconds(agent.executionTime),
+      formatSeconds(agent.executionTime),
       String(agent.attempts)
     ]]
   )
@@ -491,3 +490,36 @@ export const write = (
 ): Effect.Effect<ReadonlyArray<GeneratedDocument>, ReportError, FileSystem.FileSystem | Path.Path> =>
   Effect.flatMap(writeEach(result, options), ({ documents, errors }) =>
     errors.length > 0 ? Effect.fail(errors[0]!) : Effect.succeed(documents)).pipe(Effect.withSpan("Report.write"))
+
+/**
+ * Writes the reports of a finished run, the step after `Orchestrator.run` (which writes no files), and returns
+ * the result with `documents` listing the files written. Every format is attempted; when one could not be
+ * written, it fails with that format's `ReportError` (the others are still on disk). Naming follows `write`:
+ * from the title, never replacing a file. Defaults: Markdown, into `reports`.
+ *
+ * Needs `FileSystem` and `Path`: provide `NodeContext.layer` from `@effect/platform-node`.
+ *
+ * @since 0.1.0
+ * @category Files
+ * @example
+ * ```ts
+ * import { NodeContext } from "@effect/platform-node"
+ * import { Effect } from "effect"
+ * import { DreamCascade, Orchestrator, Provider, Report } from "multi-agent-orchestration"
+ *
+ * const program = Orchestrator.run(DreamCascade.make({ belterCount: 3 }), "Survey battery chemistries").pipe(
+ *   Effect.flatMap((result) => Report.generate(result, { formats: ["markdown", "pdf"], outputDirectory: "reports" })),
+ *   Effect.provide([Provider.simulated(), NodeContext.layer])
+ * )
+ * ```
+ */
+export const generate = (
+  result: OrchestratorResult,
+  options: WriteOptions = {}
+): Effect.Effect<OrchestratorResult, ReportError, FileSystem.FileSystem | Path.Path> =>
+  Effect.flatMap(writeEach(result, options), ({ documents, errors }) =>
+    errors.length > 0
+      ? Effect.fail(errors[0]!)
+      : Effect.succeed(new OrchestratorResult({ ...result, documents: [...result.documents, ...documents] }, true))).pipe(
+      Effect.withSpan("Report.generate")
+    )

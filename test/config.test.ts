@@ -13,9 +13,6 @@ describe("OrchestratorConfig", () => {
     assert.strictEqual(defaults.maxRetries, 2)
     assert.isTrue(defaults.parallelExecution)
     assert.isTrue(defaults.enableCostTracking)
-    assert.isFalse(defaults.generateDocuments)
-    assert.deepStrictEqual(defaults.documentFormats, ["markdown"])
-    assert.strictEqual(defaults.outputDirectory, "reports")
   })
 
   it("lists every problem at once, in field order", () => {
@@ -25,24 +22,23 @@ describe("OrchestratorConfig", () => {
         maxConcurrentAgents: 0,
         timeoutSeconds: 0,
         maxRetries: -1,
-        maxTotalCost: 0,
-        documentFormats: ["html"]
+        maxTotalCost: 0
       }),
       [
         "numAgents must be at least 1",
         "maxConcurrentAgents must be at least 1",
         "timeoutSeconds must be positive",
         "maxRetries must be at least 0",
-        "maxTotalCost must be positive if specified",
-        "Invalid document format: \"html\" (must be one of markdown, pdf)"
+        "maxTotalCost must be positive if specified"
       ]
     )
   })
 
-  it("only asks for document formats when documents are on", () => {
-    assert.deepStrictEqual(OrchestratorConfig.validate({ documentFormats: [], generateDocuments: false }), [])
-    assert.deepStrictEqual(OrchestratorConfig.validate({ documentFormats: [], generateDocuments: true }), [
-      "documentFormats must not be empty when generateDocuments is true"
+  it("says where the document options of the original went: reports are a step after the run", () => {
+    const moved = "is not a run option: write reports after the run with Report.generate(result, { formats, outputDirectory })"
+    assert.deepStrictEqual(OrchestratorConfig.validate({ generateDocuments: true, document_formats: ["pdf"] }), [
+      `generateDocuments ${moved}`,
+      `document_formats ${moved}`
     ])
   })
 

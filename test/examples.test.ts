@@ -10,7 +10,7 @@ import { assert, describe, it } from "@effect/vitest"
 const run = promisify(execFile)
 const root = fileURLToPath(new URL("..", import.meta.url))
 
-/** Runs an example the way the README says, and returns what it printed. */
+/** Runs an example the way the README says, and returns what it printed. Each test starts one process, with its own budget. */
 const example = async (name: string, ...args: Array<string>) => {
   const { stdout } = await run(process.execPath, ["--import", "tsx", `examples/${name}.ts`, ...args], {
     cwd: root,
@@ -49,8 +49,8 @@ describe("examples", () => {
     assert.include(out, "[workflow_start] 0.0%")
     assert.include(out, "[workflow_complete] 100.0%")
     assert.include(out, "## Summary")
-    assert.match(out, /Status: completed, cost: \$0\.\d{4}/)
-  })
+    assert.match(out, /Status: completed, cost: \$0\.\d{4,}/)
+  }, 60_000)
 
   it("error-handling shows a failed agent, a refused configuration and a retry", async () => {
     const out = await example("error-handling")
@@ -58,14 +58,14 @@ describe("examples", () => {
     assert.include(out, "Refused: Invalid configuration: maxConcurrentAgents must be at least 1; timeoutSeconds must be positive")
     assert.include(out, "Retrying alpha in 2000 ms")
     assert.include(out, "After retrying: completed")
-  })
+  }, 60_000)
 
   it("streaming prints every event with its progress", async () => {
     const lines = (await example("streaming")).trim().split("\n")
     assert.match(lines[0]!, /^\s*0\.0%\s+workflow_start$/)
     assert.match(lines.at(-1)!, /^100\.0%\s+workflow_complete$/)
     assert.strictEqual(lines.filter((line) => line.includes("agent_complete")).length, 3)
-  })
+  }, 60_000)
 
   it("npm run demo runs a Dream Cascade offline: progress, the synthesis, the cost table and the reports", async () => {
     const { stdout } = await run("npm", ["run", "--silent", "demo"], { cwd: root, timeout: 60_000, env: { ...process.env, NO_COLOR: "1" } })
@@ -78,8 +78,8 @@ describe("examples", () => {
     const written = [...stdout.matchAll(/^wrote (\S+) /gm)].map((m) => m[1]!)
     assert.deepStrictEqual(written.map((path) => path.split(".").at(-1)), ["md", "pdf"])
     for (const path of written) await rm(path)
-    assert.match(stdout, /^completed in \d+s, \$0\.\d{4}$/m)
-  })
+    assert.match(stdout, /^completed in \d+(ms|\.\ds), \$0\.\d+$/m)
+  }, 60_000)
 
   it("dream-cascade shows each tier's syntheses and their sources", async () => {
     const out = await example("dream-cascade")
@@ -87,7 +87,7 @@ describe("examples", () => {
     assert.include(out, "drummer drummer-3 ← belter-5")
     assert.include(out, "camina camina-1 ← drummer-1, drummer-2, drummer-3")
     assert.match(out, /Cost: \$0\.\d+/)
-  })
+  }, 60_000)
 
   it("dream-swarm spreads agents over the domains and groups the findings", async () => {
     const out = await example("dream-swarm")
@@ -95,30 +95,30 @@ describe("examples", () => {
     assert.include(out, "swarm-4 [wikipedia] completed")
     assert.include(out, "swarm-5 [arxiv] completed")
     assert.include(out, "## Findings by domain")
-  })
+  }, 60_000)
 
   it("sequential runs its steps in order", async () => {
     const out = await example("sequential")
     assert.match(out, /^step: outline\nstep: draft\nstep: edit$/m)
-  })
+  }, 60_000)
 
   it("conditional takes both branches", async () => {
     const out = await example("conditional")
     assert.include(out, "complexity 0.9: branch true, 5 agents")
     assert.include(out, "complexity 0.3: branch false, 1 agents")
     assert.include(out, "rated by a model: branch ")
-  })
+  }, 60_000)
 
   it("iterative refines until the score passes 0.9", async () => {
     const out = await example("iterative")
     assert.match(out, /iteration 1: score 0\.\d\d\n/)
     assert.match(out, /iteration \d: score 0\.9\d \(converged\)/)
     assert.match(out, /kept iteration \d, converged: true/)
-  })
+  }, 60_000)
 
   it("composition nests a swarm and a cascade in a pipeline inside a loop", async () => {
     const out = await example("composition")
     assert.match(out, /^iterate\(swarm-then-cascade\)\n  swarm-then-cascade\n    dream-swarm\n    dream-cascade$/m)
-    assert.match(out, /completed: \d+ agents, \$0\.\d{4}/)
-  })
+    assert.match(out, /completed: \d+ agents, \$0\.\d{4,}/)
+  }, 60_000)
 })

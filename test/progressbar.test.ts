@@ -1,7 +1,7 @@
 import { Terminal } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Stream, TestClock } from "effect"
-import { Orchestrator, type OrchestratorEvent, ProgressBar, Provider, ProviderError } from "multi-agent-orchestration"
+import { Format, Orchestrator, type OrchestratorEvent, ProgressBar, Provider, ProviderError } from "multi-agent-orchestration"
 import { fixedWorkflow, scripted, tasks } from "./helpers.js"
 import { runEvents } from "./servers.js"
 
@@ -58,12 +58,12 @@ describe("ProgressBar", () => {
       yield* TestClock.adjust("3 seconds")
       let shown = screen(terminal.output)
       assert.strictEqual(shown.length, 1, "a live bar stays on one line")
-      assert.match(shown[0]!, /^… \[█+░+\]\s+\d+% · 2\/3 agents · running slow · 3s · \$0\.\d{4}$/)
+      assert.match(shown[0]!, /^… \[█+░+\]\s+\d+% · 2\/3 agents · running slow · 3\.0s · \$0\.\d{4,}$/)
 
       // While no event comes, the elapsed time still moves.
       yield* TestClock.adjust("4 seconds")
       shown = screen(terminal.output)
-      assert.match(shown[0]!, / · running slow · 7s · /)
+      assert.match(shown[0]!, / · running slow · 7\.0s · /)
 
       yield* TestClock.adjust("10 seconds")
       const result = yield* Fiber.join(run)
@@ -71,7 +71,7 @@ describe("ProgressBar", () => {
       assert.deepStrictEqual(shown.length, 2, "the final line stays, followed by a newline")
       assert.strictEqual(
         shown[0],
-        `✔ [${"█".repeat(24)}] 100% · 3/3 agents · completed · 10s · $${result.totalCost.toFixed(4)}`
+        `✔ [${"█".repeat(24)}] 100% · 3/3 agents · completed · 10.0s · ${Format.formatCost(result.totalCost)}`
       )
       assert.strictEqual(terminal.output.join("").match(/\x1b\[\?25l/g)?.length, 1)
       assert.isTrue(terminal.output.join("").endsWith("\x1b[?25h"))
@@ -134,9 +134,47 @@ describe("ProgressBar", () => {
         ""
       ])
     }))
+
+  it.scoped("a failed run's line names the failure and shows the run's own duration; retry delays under a second in ms", () =>
+    Effect.gen(function*() {
+      const terminal = fakeTerminal({ isTTY: false })
+      const { layer } = scripted({
+        latency: "1200 millis",
+        reply: (request, call) =>
+          call === 1
+            ? Effect.fail(new ProviderError.Unavailable({ provider: "test", model: "m", status: 503, detail: "busy" }))
+            : request.prompt === "do b"
+            ? Effect.fail(new ProviderError.InvalidRequest({ provider: "test", model: "m", detail: "bad" }))
+            : Effect.succeed("ok")
+      })
+      const bar = yield* ProgressBar.make().pipe(Effect.provide(terminal.layer))
+      const run = yield* Orchestrator.run(fixedWorkflow(tasks("a", "b")), "task", {
+        config: { retryBaseDelaySeconds: 0.25, maxConcurrentAgents: 1 },
+        onEvent: bar.onEvent
+      }).pipe(Effect.provide(layer), Effect.fork)
+      yield* TestClock.adjust("1 minute")
+      const result = yield* Fiber.join(run)
+      const lines = terminal.output.join("").split("\n")
+      assert.strictEqual(result.status, "completed")
+      assert.isTrue(lines.some((line) => /^\[\s*\d+%\] a retry 1 in \d{3}ms: Unavailable$/.test(line)), lines.join("\n"))
+      const last = lines.at(-2)!
+      assert.isTrue(last.endsWith(` in ${Format.formatSeconds(result.executionTime)}, ${Format.formatCost(result.totalCost)}`), last)
+
+      // A run that fails: the line names the failure's tag, and leaves its message to the summary.
+      const failing = fakeTerminal({ isTTY: false })
+      const failingBar = yield* ProgressBar.make().pipe(Effect.provide(failing.layer))
+      const failed = yield* Orchestrator.run(fixedWorkflow(tasks("b")), "task", { onEvent: failingBar.onEvent }).pipe(
+        Effect.provide(scripted({ reply: () => Effect.fail(new ProviderError.InvalidRequest({ provider: "test", model: "m", detail: "bad" })) }).layer)
+      )
+      assert.strictEqual(failed.status, "failed")
+      const end = failing.output.join("").trim().split("\n").at(-1)!
+      assert.match(end, /^\[\s*\d+%\] failed \(AllAgentsFailed\): /)
+      assert.isTrue(end.endsWith(`): 1/1 agents in ${Format.formatSeconds(failed.executionTime)}, $0.0000`), end)
+      assert.notInclude(end, "bad")
+    }))
 })
 
-const formatted = (cost: number) => `$${cost < 0.01 ? cost.toFixed(4) : cost.toFixed(2)}`
+const formatted = Format.formatCost
 
 /** The state of a bar that watched a run of these agents. */
 const stateAfter = (layer: Layer.Layer<Provider.Provider>, ids: ReadonlyArray<string>) =>

@@ -1,32 +1,29 @@
-import { execFile } from "node:child_process"
 import { existsSync } from "node:fs"
-import { promisify } from "node:util"
 import { FileSystem, Path } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { Orchestrator, OrchestratorResult, Provider, ProviderError, Report } from "multi-agent-orchestration"
+import { Format, Orchestrator, OrchestratorResult, Provider, ProviderError, Report } from "multi-agent-orchestration"
 import { runSample, sampleProvider } from "../scripts/sample.js"
+import { extractText, getDocumentProxy, getMeta } from "unpdf"
 import { fixedWorkflow, recorder, tasks } from "./helpers.js"
-
-const exec = promisify(execFile)
 
 /** The sample run: six researcher agents (one fails), two drummer syntheses, a camina and a final synthesis. */
 const sample = runSample().pipe(Effect.provide(sampleProvider))
 
-/** Writes the PDF to a temporary file and reads it back with poppler's pdfinfo and pdftotext. */
+/** Reads the PDF back with a JavaScript PDF reader (pdf.js, through unpdf): its pages, title and text. */
 const readPdf = (bytes: Uint8Array) =>
-  Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    const path = yield* Path.Path
-    const file = path.join(yield* fs.makeTempDirectoryScoped(), "report.pdf")
-    yield* fs.writeFile(file, bytes)
-    const info = yield* Effect.promise(() => exec("pdfinfo", [file]))
-    const pages = Number(/^Pages:\s+(\d+)$/m.exec(info.stdout)![1])
-    const text = (yield* Effect.promise(() => exec("pdftotext", ["-layout", file, "-"]))).stdout
-    const page = (n: number) =>
-      Effect.map(Effect.promise(() => exec("pdftotext", ["-layout", "-f", String(n), "-l", String(n), file, "-"])), (out) => out.stdout)
-    return { pages, text, page, info: info.stdout }
+  Effect.promise(async () => {
+    // A copy: pdf.js takes over the buffer it is given.
+    const document = await getDocumentProxy(new Uint8Array(bytes))
+    const { info } = await getMeta(document)
+    const { text } = await extractText(document, { mergePages: false })
+    return {
+      pages: document.numPages,
+      title: (info as { readonly Title?: string }).Title,
+      text: text.join("\n"),
+      page: (n: number) => Effect.succeed(text[n - 1] ?? "")
+    }
   })
 
 const squash = (text: string) => text.replace(/\s+/g, " ")
@@ -51,7 +48,7 @@ describe("Report.markdown", () => {
           "task_id: \"sample-0001\"",
           "date: \"1970-01-01T00:00:00.000Z\"",
           "status: completed",
-          "duration: \"0s\"",
+          "duration: \"0ms\"",
           `total_cost: "$${result.totalCost.toFixed(2)}"`,
           `total_cost_usd: ${Number(result.totalCost.toFixed(6))}`,
           "models: [\"gpt-4o\"]",
@@ -85,9 +82,9 @@ describe("Report.markdown", () => {
       const agent = result.agentResults[0]!
       assert.include(
         md,
-        `### belter-1\n\n| Status | Type | Tier | Model | Tokens in / out | Cost | Time | Attempts |\n|---|---|---|---|--:|--:|--:|--:|\n| completed | researcher | belter | gpt-4o | ${agent.usage.inputTokens} / ${agent.usage.outputTokens} | $${
-          agent.cost.toFixed(4)
-        } | 0.0s | 1 |\n\n#### Research the hardware platforms`
+        `### belter-1\n\n| Status | Type | Tier | Model | Tokens in / out | Cost | Time | Attempts |\n|---|---|---|---|--:|--:|--:|--:|\n| completed | researcher | belter | gpt-4o | ${agent.usage.inputTokens} / ${agent.usage.outputTokens} | ${
+          Format.formatCost(agent.cost)
+        } | 0ms | 1 |\n\n#### Research the hardware platforms`
       )
       assert.include(md, "> **Error:** simulated gpt-4o: invalid request: the prompt was rejected by a content filter")
       assert.include(md, "*completed · gpt-4o · ")
@@ -140,7 +137,7 @@ describe("Report.pdf", () => {
       const result = yield* sample
       const pdf = yield* readPdf(yield* Report.pdf(result))
       assert.isAbove(pdf.pages, 1)
-      assert.match(pdf.info, /^Title:\s+Quantum computing applications in drug discovery$/m)
+      assert.strictEqual(pdf.title, "Quantum computing applications in drug discovery")
       const text = squash(pdf.text)
       positions(text, [
         "Quantum computing applications in drug discovery",
@@ -303,55 +300,46 @@ describe("Report.write", () => {
     }).pipe(Effect.provide(NodeContext.layer)))
 })
 
-describe("documents in Orchestrator.run", () => {
-  it.scoped("generateDocuments writes the reports before the terminal event and fills result.documents", () =>
+describe("Report.generate, the step after a run", () => {
+  it.scoped("writes the reports asked for and returns the result with its documents; the run wrote nothing", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const path = yield* Path.Path
+      const dir = path.join(yield* fs.makeTempDirectoryScoped(), "reports")
+      const events = recorder()
+      const result = yield* runSample({ onEvent: events.onEvent }).pipe(Effect.provide(sampleProvider))
+      assert.deepStrictEqual(result.documents, [])
+      assert.isFalse(yield* fs.exists(dir), "a run writes no files")
+      assert.strictEqual(events.types().at(-1), "workflow_complete")
+
+      const reported = yield* Report.generate(result, { formats: ["markdown", "pdf"], outputDirectory: dir })
+      assert.deepStrictEqual(reported.documents.map((d) => d.format), ["markdown", "pdf"])
+      for (const document of reported.documents) {
+        assert.strictEqual(path.dirname(document.path), dir)
+        assert.strictEqual(Number((yield* fs.stat(document.path)).size), document.sizeBytes)
+      }
+      assert.strictEqual(yield* fs.readFileString(reported.documents[0]!.path), Report.markdown(result))
+      // Everything else is the run's result as it was.
+      assert.deepStrictEqual({ ...reported, documents: [] }, { ...result, documents: [] })
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.scoped("fails with the ReportError of a format it could not write, and still writes the others", () =>
     Effect.gen(function*() {
       const fs = yield* FileSystem.FileSystem
       const dir = yield* fs.makeTempDirectoryScoped()
-      const events = recorder()
-      const result = yield* runSample({
-        config: { generateDocuments: true, documentFormats: ["markdown", "pdf"], outputDirectory: dir },
-        onEvent: events.onEvent
-      }).pipe(Effect.provide(sampleProvider))
-      assert.strictEqual(result.status, "completed")
-      assert.deepStrictEqual(result.documents.map((d) => d.format), ["markdown", "pdf"])
-      for (const document of result.documents) {
-        assert.strictEqual(Number((yield* fs.stat(document.path)).size), document.sizeBytes)
-      }
-      assert.deepStrictEqual(events.types().slice(-3), [
-        "document_generation_start",
-        "document_generation_complete",
-        "workflow_complete"
-      ])
-      assert.deepStrictEqual(events.ofType("document_generation_start")[0]!.data.formats, ["markdown", "pdf"])
-      const complete = events.ofType("document_generation_complete")[0]!
-      assert.deepStrictEqual(complete.data, { documents: result.documents, errors: [] })
-      const terminal = events.ofType("workflow_complete")[0]!
-      assert.strictEqual(terminal.data.documentCount, 2)
-      assert.strictEqual(terminal.data.result, result)
-      // The Markdown written is the report of the result.
-      assert.include(yield* fs.readFileString(result.documents[0]!.path), "\n## Final synthesis\n")
+      const result = new OrchestratorResult.OrchestratorResult({ taskId: "t", title: "T", status: "completed" })
+      yield* fs.writeFileString(`${dir}/taken`, "a file")
+      const unwritable = yield* Effect.flip(Report.generate(result, { outputDirectory: `${dir}/taken/reports` }))
+      assert.strictEqual(unwritable._tag, "ReportError")
+      assert.strictEqual(unwritable.path, `${dir}/taken/reports`)
+
+      // The PDF cannot be made (its font is missing): the Markdown is still written, and generate fails.
+      const error = yield* Effect.flip(Report.generate(result, {
+        formats: ["markdown", "pdf"],
+        outputDirectory: `${dir}/out`,
+        pdf: { fonts: { regular: "/nonexistent.ttf", bold: "", italic: "", mono: "" } }
+      }))
+      assert.strictEqual(error.format, "pdf")
+      assert.deepStrictEqual([...(yield* fs.readDirectory(`${dir}/out`))], ["t.md"])
     }).pipe(Effect.provide(NodeContext.layer)))
-
-  it.effect("without a FileSystem, the run completes and the complete event says what to provide", () =>
-    Effect.gen(function*() {
-      const events = recorder()
-      const result = yield* runSample({
-        config: { generateDocuments: true, documentFormats: ["markdown"] },
-        onEvent: events.onEvent
-      }).pipe(Effect.provide(sampleProvider))
-      assert.strictEqual(result.status, "completed")
-      assert.deepStrictEqual(result.documents, [])
-      const complete = events.ofType("document_generation_complete")[0]!
-      assert.deepStrictEqual(complete.data.documents, [])
-      assert.strictEqual(complete.data.errors.length, 1)
-      assert.include(complete.data.errors[0]!, "NodeContext.layer")
-    }))
-
-  it.effect("no document events unless generateDocuments is on", () =>
-    Effect.gen(function*() {
-      const events = recorder()
-      yield* runSample({ onEvent: events.onEvent }).pipe(Effect.provide(sampleProvider))
-      assert.isFalse(events.types().some((type) => type.startsWith("document_generation")))
-    }))
 })

@@ -130,7 +130,7 @@ on("approval_requested", (e) => {
   const rejectButton = document.createElement("button"); rejectButton.textContent = "Reject"; rejectButton.onclick = decide(false)
   box.append(prompt, note, approveButton, " ", rejectButton, outcome); $("approvals").append(box)
 })
-for (const type of ["decomposition_start", "synthesis_start", "synthesis_complete", "branch_selected", "iteration_start", "iteration_complete", "budget_warning", "document_generation_start", "document_generation_complete"]) on(type, () => {})
+for (const type of ["decomposition_start", "synthesis_start", "synthesis_complete", "branch_selected", "iteration_start", "iteration_complete", "budget_warning"]) on(type, () => {})
 </script>
 </body>
 </html>

@@ -2,18 +2,18 @@ import { createServer } from "node:http"
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServer from "@effect/platform/HttpServer"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import { identity } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as EventHub from "../EventHub.js"
 import type { OrchestratorEvent } from "../OrchestratorEvent.js"
 import * as Sse from "../Sse.js"
 import * as WebSocket from "../WebSocket.js"
-import { UsageError } from "./errors.js"
+import { CommandFailed, osReason, UsageError } from "./errors.js"
 import { approvalHandler, type Approve } from "./approvalRoute.js"
 import { livePage } from "./page.js"
-import { identity } from "effect/Function"
+import { NodeHttpServer } from "./vendor.js"
 
 export interface Address {
   readonly host: string
@@ -26,7 +26,7 @@ export const parseAddress = (text: string): Effect.Effect<Address, UsageError> =
   const port = match === null ? NaN : Number(match[2])
   if (match === null || port > 65535) {
     return Effect.fail(
-      new UsageError({ problem: `--serve takes HOST:PORT, got "${text}"`, hint: "e.g. --serve 127.0.0.1:8080, or --serve 8080" })
+      new UsageError({ problem: `--serve takes HOST:PORT, got "${text}"`, hint: "For example --serve 127.0.0.1:8080, or --serve 8080" })
     )
   }
   const host = match[1] === undefined || match[1] === "" ? "127.0.0.1" : match[1].replace(/^\[|\]$/g, "")
@@ -46,7 +46,11 @@ export const serve = (address: Address, title: string, approve?: Approve) =>
       HttpRouter.get("/ws", WebSocket.handler(hub)),
       approve === undefined ? identity : HttpRouter.post("/approve", approvalHandler(approve))
     )
-    const server = yield* Layer.build(NodeHttpServer.layer(createServer, { port: address.port, host: address.host }))
+    const server = yield* Layer.build(NodeHttpServer.layer(createServer, { port: address.port, host: address.host })).pipe(
+      Effect.mapError((error) =>
+        new CommandFailed({ problem: `cannot serve on ${address.host}:${address.port}: ${osReason(error)}` })
+      )
+    )
     const http = Context.get(server, HttpServer.HttpServer)
     yield* HttpServer.serveEffect(app).pipe(Effect.provide(server))
     const bound = http.address

@@ -22,7 +22,9 @@ export const searchTools = (choice: ToolChoice) =>
       try: () => import("../SearchTools.js"),
       catch: (error) =>
         new UsageError({
-          problem: `the swarm's search tools could not be loaded: ${error instanceof Error ? error.message : String(error)}`,
+          problem: `the swarm's search tools could not be loaded: ${
+            error instanceof Error ? error.message : String(error)
+          }`,
           hint: "install @effect/ai (npm install @effect/ai@0.37.0)"
         })
     }),

@@ -1,10 +1,13 @@
 import * as Cause from "effect/Cause"
 import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
 import * as Predicate from "effect/Predicate"
 
 /** A one-line, human-readable account of any error value. */
 export const describeError = (error: unknown): string => {
   if (typeof error === "string") return error
+  // A decode error's message is a multi-line tree: list the failing paths instead.
+  if (ParseResult.isParseError(error)) return `invalid data: ${issueList(error)}`
   if (error instanceof Error) {
     const tag = Predicate.hasProperty(error, "_tag") && typeof error._tag === "string" ? error._tag : undefined
     if (error.message !== "" && error.message !== "An error has occurred") return error.message
@@ -30,3 +33,9 @@ export const describeCause = (cause: Cause.Cause<unknown>): string => {
   if (Option.isSome(defect)) return `Unexpected error: ${describeError(defect.value)}`
   return "interrupted"
 }
+
+/** The failing paths of a decode error on one line: `id: Expected a non empty string, actual ""; priority: ...`. */
+export const issueList = (error: ParseResult.ParseError): string =>
+  ParseResult.ArrayFormatter.formatErrorSync(error)
+    .map((issue) => `${issue.path.length === 0 ? "(value)" : issue.path.map(String).join(".")}: ${issue.message}`)
+    .join("; ")

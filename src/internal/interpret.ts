@@ -54,8 +54,7 @@ const interpretChild = <R>(
           status: outcome.status,
           executionTime,
           totalCost: node.cost,
-          usage: { inputTokens: node.inputTokens, outputTokens: node.outputTokens },
-          documentCount: 0
+          usage: { inputTokens: node.inputTokens, outputTokens: node.outputTokens }
         })
       } else {
         emit(node, "workflow_error", {

@@ -26,7 +26,6 @@ import { Step } from "./step.js"
 import { recorderOf } from "./trackers.js"
 import { annotateRun, makeRunTelemetry } from "./telemetry/run.js"
 import { makeWatchdog } from "./watchdog.js"
-import { generateDocuments } from "./documents.js"
 import { durableMetadata, journalOf } from "./durable/options.js"
 
 /** A run whose inputs are valid, ready to execute. */
@@ -148,7 +147,6 @@ const emitTerminal = (node: Node, result: OrchestratorResult): void => {
       executionTime: result.executionTime,
       totalCost: result.totalCost,
       usage: result.usage,
-      documentCount: result.documents.length,
       result
     })
   } else if (result.status === "cancelled") {
@@ -238,7 +236,8 @@ export const execute = <R>(
       const body = interpret(root, workflow, { task: prepared.task, context: env.context, previous: [] })
       const outcome = yield* (telemetry === undefined ? body : telemetry.workflow(root, body))
       const result = yield* buildResult(env, prepared, started, outcome)
-      return yield* Effect.tap(generateDocuments(root, result), (final) => emitTerminal(root, final))
+      emitTerminal(root, result)
+      return result
     }).pipe(
       Effect.provideService(Provider.Provider, metered),
       // Ending the run ends its agents: an interrupted run interrupts every one and waits for them, before the
