@@ -2,6 +2,7 @@
  * `npm run bench`: the library's overhead beside a plain Promise baseline, in one process, as ratios.
  */
 import { dispose, idealMillis, runCascade } from "./cascade.js"
+import { agents, deltasPerAgent, runStreaming, writingMillis } from "./streaming.js"
 import { makeSubTasks, runBaseline, runLibrary } from "./throughput.js"
 
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {})
@@ -30,6 +31,30 @@ const throughput = async (n: number) => {
 
 console.log(`multi-agent-orchestration bench (node ${process.version}); ratios are library ÷ baseline`)
 
+/** S1: streamed tokens, beside the same run without streaming. */
+const streaming = async () => {
+  await runStreaming(true) // warm-up
+  const plain = await runStreaming(false)
+  const streamed = await runStreaming(true)
+  console.log(
+    `S1 ${agents} agents × ${deltasPerAgent} deltas over ${writingMillis} ms | ${streamed.deltaEvents} agent_delta events ` +
+      `(${(streamed.deltaEvents / agents).toFixed(1)} per agent) | at most ${streamed.maxPerAgentPer50ms} per agent per 50 ms, ` +
+      `closest two ${streamed.minGapMillis} ms apart | text lost or doubled: ${streamed.mismatched} agents | ` +
+      `${streamed.seconds.toFixed(2)} s (${plain.seconds.toFixed(2)} s without streaming)`
+  )
+  console.log(
+    `S1 live heap: streaming ${streamed.heapBeforeMb.toFixed(0)} → peak ${streamed.heapPeakMb.toFixed(0)} → ` +
+      `${streamed.heapAfterMb.toFixed(0)} MB after GC; without streaming ${plain.heapBeforeMb.toFixed(0)} → peak ` +
+      `${plain.heapPeakMb.toFixed(0)} → ${plain.heapAfterMb.toFixed(0)} MB`
+  )
+  return streamed
+}
+
+if (process.argv[2] === "streaming") {
+  await streaming()
+  process.exit(0)
+}
+
 // W3 first, while the heap is small: the median of 21 cascades, after five to warm up.
 for (let i = 0; i < 5; i++) await runCascade()
 const makespans: Array<number> = []
@@ -46,8 +71,10 @@ await runLibrary(makeSubTasks(2000))
 await runBaseline(makeSubTasks(2000))
 await throughput(10_000)
 const ratio = await throughput(100_000)
+const streamed = await streaming()
 
 console.log(
   `targets: W1 ratio at 100,000 ≤ 2.00 (got ${ratio.toFixed(2)}); peak RSS < 300 MB; ` +
-    `W3 ratio ≤ 1.10 (got ${(median / idealMillis).toFixed(3)})`
+    `W3 ratio ≤ 1.10 (got ${(median / idealMillis).toFixed(3)}); ` +
+    `S1 at most 1 agent_delta per agent per 50 ms (got ${streamed.maxPerAgentPer50ms}), no text lost (got ${streamed.mismatched})`
 )

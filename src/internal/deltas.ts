@@ -11,6 +11,7 @@
  *
  * A caller that consumes `Provider.streamText` inside a run gets every delta as it comes (see `meteredStream`).
  */
+import type * as Chunk from "effect/Chunk"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
@@ -96,14 +97,15 @@ const flush = (deltas: Deltas, step: Step, text: AgentText): Effect.Effect<void>
     return Effect.zipRight(Effect.sleep(Duration.millis(wait)), flush(deltas, step, text))
   })
 
-const push = (deltas: Deltas, step: Step, text: AgentText, delta: string): Effect.Effect<void> => {
+/** Adds a delta; returns the timer to start, when the text must wait for the agent's next slot. */
+const push = (deltas: Deltas, step: Step, text: AgentText, delta: string): Effect.Effect<void> | undefined => {
   text.pending += delta
   const now = step.node.env.clock.unsafeCurrentTimeMillis()
   if (now - text.lastSent >= deltas.interval - 1e-3) {
     send(step, text, now)
-    return Effect.void
+    return undefined
   }
-  if (text.timer) return Effect.void
+  if (text.timer) return undefined
   text.timer = true
   // A daemon, so that it outlives whichever fiber happens to pull the stream; it sends nothing once the
   // attempt is over, since the attempt's end clears what is pending.
@@ -125,14 +127,19 @@ const streamedAttempt = (
     const text = deltas === undefined ? undefined : begin(deltas, step)
     const attempt = step.attempts
     let completion: Completion | undefined
-    const consume = Stream.runForEach(streamFrom(env.provider, request), (chunk: CompletionChunk) => {
-      if (chunk._tag === "Finish") {
-        completion = chunk.completion
-        return Effect.void
+    // A chunk at a time, without an effect per delta: a busy run streams hundreds of thousands of them.
+    const consume = Stream.runForEachChunk(streamFrom(env.provider, request), (chunks: Chunk.Chunk<CompletionChunk>) => {
+      let timer: Effect.Effect<void> | undefined
+      for (const chunk of chunks) {
+        if (chunk._tag === "Finish") {
+          completion = chunk.completion
+          continue
+        }
+        if (chunk.text === "") continue
+        listener?.(chunk.text, attempt)
+        if (text !== undefined) timer = push(deltas!, step, text, chunk.text) ?? timer
       }
-      if (chunk.text === "") return Effect.void
-      listener?.(chunk.text, attempt)
-      return text === undefined ? Effect.void : push(deltas!, step, text, chunk.text)
+      return timer ?? Effect.void
     })
     return consume.pipe(
       Effect.flatMap(() => {
