@@ -56,6 +56,9 @@ export const CurrentDeltaListener: FiberRef.FiberRef<DeltaListener | undefined> 
   DeltaListener | undefined
 >(undefined)
 
+/** How many `meteredStream`s are running, in any run: while none is, no call needs to look for a listener. */
+let listening = 0
+
 const begin = (deltas: Deltas, step: Step): AgentText => {
   let text = deltas.texts.get(step)
   if (text === undefined) {
@@ -163,13 +166,15 @@ export const callProvider = (
   env: RunEnv,
   step: Step,
   request: CompletionRequest
-): Effect.Effect<Completion, ProviderError> =>
-  Effect.withFiberRuntime((fiber) => {
+): Effect.Effect<Completion, ProviderError> => {
+  if (env.deltas === undefined && listening === 0) return env.provider.complete(request)
+  return Effect.withFiberRuntime((fiber) => {
     const listener = fiber.getFiberRef(CurrentDeltaListener)
     return env.deltas === undefined && listener === undefined
       ? env.provider.complete(request)
       : streamedAttempt(env, step, request, listener)
   })
+}
 
 /**
  * `Provider.streamText` inside a run: the call as `complete` makes it (metered, retried, falling back), with
@@ -190,7 +195,11 @@ export const meteredStream = (
       void emit.single(restart ? { _tag: "TextDelta", text, restart: true } : { _tag: "TextDelta", text })
     }
     return Effect.forkScoped(
-      Effect.locally(complete(request), CurrentDeltaListener, listener).pipe(
+      Effect.acquireUseRelease(
+        Effect.sync(() => listening++),
+        () => Effect.locally(complete(request), CurrentDeltaListener, listener),
+        () => Effect.sync(() => listening--)
+      ).pipe(
         Effect.matchEffect({
           onFailure: (error) => Effect.promise(() => emit.fail(error)),
           onSuccess: (completion) =>
