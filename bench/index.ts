@@ -47,6 +47,12 @@ const streaming = async () => {
       `${streamed.heapAfterMb.toFixed(0)} MB after GC; without streaming ${plain.heapBeforeMb.toFixed(0)} → peak ` +
       `${plain.heapPeakMb.toFixed(0)} → ${plain.heapAfterMb.toFixed(0)} MB`
   )
+  // Flat memory: the live heap does not grow with the number of deltas a reply is cut into.
+  const peaks: Array<string> = []
+  for (const pieces of [1, deltasPerAgent, 4 * deltasPerAgent]) {
+    peaks.push(`${pieces} → ${(await runStreaming(true, pieces)).heapPeakMb.toFixed(0)} MB`)
+  }
+  console.log(`S1 peak live heap by deltas per agent (the same 1,600 characters): ${peaks.join(", ")}`)
   return streamed
 }
 
