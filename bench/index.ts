@@ -5,6 +5,7 @@ import { dispose, idealMillis, runCascade } from "./cascade.js"
 import { runDurableBench } from "./durable.js"
 import { tracingOverhead } from "./telemetry.js"
 import { startup } from "./startup.js"
+import { agents, deltasPerAgent, runStreaming, writingMillis } from "./streaming.js"
 import { makeSubTasks, runBaseline, runLibrary } from "./throughput.js"
 
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {})
@@ -33,6 +34,36 @@ const throughput = async (n: number) => {
 
 console.log(`multi-agent-orchestration bench (node ${process.version}); ratios are library ÷ baseline`)
 
+/** S1: streamed tokens, beside the same run without streaming. */
+const streaming = async () => {
+  await runStreaming(true) // warm-up
+  const plain = await runStreaming(false)
+  const streamed = await runStreaming(true)
+  console.log(
+    `S1 ${agents} agents × ${deltasPerAgent} deltas over ${writingMillis} ms | ${streamed.deltaEvents} agent_delta events ` +
+      `(${(streamed.deltaEvents / agents).toFixed(1)} per agent) | at most ${streamed.maxPerAgentPer50ms} per agent per 50 ms, ` +
+      `closest two ${streamed.minGapMillis} ms apart | text lost or doubled: ${streamed.mismatched} agents | ` +
+      `${streamed.seconds.toFixed(2)} s (${plain.seconds.toFixed(2)} s without streaming)`
+  )
+  console.log(
+    `S1 live heap: streaming ${streamed.heapBeforeMb.toFixed(0)} → peak ${streamed.heapPeakMb.toFixed(0)} → ` +
+      `${streamed.heapAfterMb.toFixed(0)} MB after GC; without streaming ${plain.heapBeforeMb.toFixed(0)} → peak ` +
+      `${plain.heapPeakMb.toFixed(0)} → ${plain.heapAfterMb.toFixed(0)} MB`
+  )
+  // Flat memory: the live heap does not grow with the number of deltas a reply is cut into.
+  const peaks: Array<string> = []
+  for (const pieces of [1, deltasPerAgent, 4 * deltasPerAgent]) {
+    peaks.push(`${pieces} → ${(await runStreaming(true, pieces)).heapPeakMb.toFixed(0)} MB`)
+  }
+  console.log(`S1 peak live heap by deltas per agent (the same 1,600 characters): ${peaks.join(", ")}`)
+  return streamed
+}
+
+if (process.argv[2] === "streaming") {
+  await streaming()
+  process.exit(0)
+}
+
 // First, while nothing else runs in this process: the CLI's start-up, from dist/.
 const cli = startup()
 console.log(
@@ -56,6 +87,7 @@ await runLibrary(makeSubTasks(2000))
 await runBaseline(makeSubTasks(2000))
 await throughput(10_000)
 const ratio = await throughput(100_000)
+const streamed = await streaming()
 
 // Tracing: every agent and provider call becomes a span, exported to memory.
 let tracingRatio = 0
@@ -70,7 +102,8 @@ for (const n of [10_000, 100_000]) {
 
 console.log(
   `targets: W1 with tracing ≤ 2.00 × W1 without (got ${tracingRatio.toFixed(2)}); W1 ratio at 100,000 ≤ 2.00 (got ${ratio.toFixed(2)}); peak RSS < 300 MB; ` +
-    `W3 ratio ≤ 1.10 (got ${(median / idealMillis).toFixed(3)})`
+    `W3 ratio ≤ 1.10 (got ${(median / idealMillis).toFixed(3)}); ` +
+    `S1 at most 1 agent_delta per agent per 50 ms (got ${streamed.maxPerAgentPer50ms}), no text lost (got ${streamed.mismatched})`
 )
 
 // Durable runs: what recording a run costs per agent, on the embedded store and on Postgres on loopback.

@@ -86,7 +86,7 @@ export const AgentDelta = event("agent_delta", {
   subtaskId: Schema.String,
   /** The new text. */
   text: Schema.String,
-  /** The attempt the text belongs to, from 1 (as in `agent_retry`). */
+  /** The agent's attempt the text belongs to, from 1, counting every call, retry and fallback (as `attempts`). */
   attempt: Schema.Int,
   /** The model writing it. */
   model: Schema.String,

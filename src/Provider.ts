@@ -1,7 +1,8 @@
 /**
- * The LLM provider service. Everything that talks to a model goes through `Provider.complete`, so swapping
- * the layer (simulated, a function, OpenAI, Anthropic, a local server) is the only change between a test, a
- * demo and production.
+ * The LLM provider service. Everything that talks to a model goes through `Provider.complete` (or
+ * `Provider.streamText`, the same call streamed), so swapping the layer (simulated, a function, OpenAI,
+ * Anthropic, a local server, any `@effect/ai` model) is the only change between a test, a demo and
+ * production.
  *
  * @since 0.1.0
  */
@@ -491,6 +492,11 @@ export const simulatedReply: (request: CompletionRequest) => string = simulatedR
  * - `concurrency`, `requestsPerMinute`, `tokensPerMinute`: limits that hold for every call made through the
  *   layer, across all agents and nested workflows (see `withLimits`).
  *
+ * Besides those, every HTTP provider reads the rate limits its server reports with each reply (OpenAI's
+ * `x-ratelimit-remaining-*` and `x-ratelimit-reset-*`, Anthropic's `anthropic-ratelimit-*`): a call that
+ * needs more than the last report left waits, on the Clock, until the reported reset, so that the provider
+ * slows down before the server refuses it. Calls started since the report count against what it left.
+ *
  * The options are checked when the layer is built, before anything is loaded or sent: a `timeout` that is not
  * a positive, finite duration, a limit or `maxTokens` that is not a whole number of at least 1, a base URL
  * that is not http(s), an empty model name or key fail the layer with one `InvalidConfig` listing every
@@ -517,7 +523,8 @@ export type {
  * sent as the first input message, `maxTokens` as `max_output_tokens`; replies are not stored (`store:
  * false`). Default model: "gpt-4o-mini".
  *
- * Loads `@effect/ai-openai` when the layer is built.
+ * Calls stream the Responses API's events through `LanguageModel.streamText`. Requests go out with `fetch`;
+ * `openAiWithoutHttpClient` takes your `HttpClient` instead. Loads `@effect/ai-openai` when the layer is built.
  *
  * @since 0.1.0
  * @category Layers
@@ -586,7 +593,9 @@ export const openAiLayerConfig = (
  * without "/v1"). The system prompt goes in `system`; `max_tokens`, which Anthropic requires, defaults to
  * 4096. Default model: "claude-sonnet-4-5".
  *
- * Loads `@effect/ai-anthropic` when the layer is built.
+ * Calls stream the Messages API's events through `LanguageModel.streamText`. Requests go out with `fetch`;
+ * `anthropicWithoutHttpClient` takes your `HttpClient` instead. Loads `@effect/ai-anthropic` when the layer is
+ * built.
  *
  * @since 0.1.0
  * @category Layers
@@ -629,6 +638,10 @@ export const anthropicLayerConfig = (
  * ("http://localhost:11434/v1"), vLLM ("http://localhost:8000/v1"), llama.cpp's server
  * ("http://localhost:8080/v1"), LM Studio ("http://localhost:1234/v1"). `apiKey` is optional. Its `name`
  * (default "local") is the model prefix it answers to ("local:llama3.1"). Default model: "llama3.1".
+ *
+ * Streamed calls send `stream: true` with `stream_options.include_usage` and read the server's SSE chunks; a
+ * server that ignores `stream` and answers with one JSON reply is read as one delta. Requests go out with
+ * `fetch`; `openAiCompatibleWithoutHttpClient` takes your `HttpClient` instead.
  *
  * @since 0.1.0
  * @category Layers

@@ -11,6 +11,7 @@
  *
  * A caller that consumes `Provider.streamText` inside a run gets every delta as it comes (see `meteredStream`).
  */
+import type * as Chunk from "effect/Chunk"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
@@ -55,6 +56,9 @@ export const CurrentDeltaListener: FiberRef.FiberRef<DeltaListener | undefined> 
   DeltaListener | undefined
 >(undefined)
 
+/** How many `meteredStream`s are running, in any run: while none is, no call needs to look for a listener. */
+let listening = 0
+
 const begin = (deltas: Deltas, step: Step): AgentText => {
   let text = deltas.texts.get(step)
   if (text === undefined) {
@@ -96,14 +100,15 @@ const flush = (deltas: Deltas, step: Step, text: AgentText): Effect.Effect<void>
     return Effect.zipRight(Effect.sleep(Duration.millis(wait)), flush(deltas, step, text))
   })
 
-const push = (deltas: Deltas, step: Step, text: AgentText, delta: string): Effect.Effect<void> => {
+/** Adds a delta; returns the timer to start, when the text must wait for the agent's next slot. */
+const push = (deltas: Deltas, step: Step, text: AgentText, delta: string): Effect.Effect<void> | undefined => {
   text.pending += delta
   const now = step.node.env.clock.unsafeCurrentTimeMillis()
   if (now - text.lastSent >= deltas.interval - 1e-3) {
     send(step, text, now)
-    return Effect.void
+    return undefined
   }
-  if (text.timer) return Effect.void
+  if (text.timer) return undefined
   text.timer = true
   // A daemon, so that it outlives whichever fiber happens to pull the stream; it sends nothing once the
   // attempt is over, since the attempt's end clears what is pending.
@@ -125,14 +130,19 @@ const streamedAttempt = (
     const text = deltas === undefined ? undefined : begin(deltas, step)
     const attempt = step.attempts
     let completion: Completion | undefined
-    const consume = Stream.runForEach(streamFrom(env.provider, request), (chunk: CompletionChunk) => {
-      if (chunk._tag === "Finish") {
-        completion = chunk.completion
-        return Effect.void
+    // A chunk at a time, without an effect per delta: a busy run streams hundreds of thousands of them.
+    const consume = Stream.runForEachChunk(streamFrom(env.provider, request), (chunks: Chunk.Chunk<CompletionChunk>) => {
+      let timer: Effect.Effect<void> | undefined
+      for (const chunk of chunks) {
+        if (chunk._tag === "Finish") {
+          completion = chunk.completion
+          continue
+        }
+        if (chunk.text === "") continue
+        listener?.(chunk.text, attempt)
+        if (text !== undefined) timer = push(deltas!, step, text, chunk.text) ?? timer
       }
-      if (chunk.text === "") return Effect.void
-      listener?.(chunk.text, attempt)
-      return text === undefined ? Effect.void : push(deltas!, step, text, chunk.text)
+      return timer ?? Effect.void
     })
     return consume.pipe(
       Effect.flatMap(() => {
@@ -156,13 +166,15 @@ export const callProvider = (
   env: RunEnv,
   step: Step,
   request: CompletionRequest
-): Effect.Effect<Completion, ProviderError> =>
-  Effect.withFiberRuntime((fiber) => {
+): Effect.Effect<Completion, ProviderError> => {
+  if (env.deltas === undefined && listening === 0) return env.provider.complete(request)
+  return Effect.withFiberRuntime((fiber) => {
     const listener = fiber.getFiberRef(CurrentDeltaListener)
     return env.deltas === undefined && listener === undefined
       ? env.provider.complete(request)
       : streamedAttempt(env, step, request, listener)
   })
+}
 
 /**
  * `Provider.streamText` inside a run: the call as `complete` makes it (metered, retried, falling back), with
@@ -183,7 +195,11 @@ export const meteredStream = (
       void emit.single(restart ? { _tag: "TextDelta", text, restart: true } : { _tag: "TextDelta", text })
     }
     return Effect.forkScoped(
-      Effect.locally(complete(request), CurrentDeltaListener, listener).pipe(
+      Effect.acquireUseRelease(
+        Effect.sync(() => listening++),
+        () => Effect.locally(complete(request), CurrentDeltaListener, listener),
+        () => Effect.sync(() => listening--)
+      ).pipe(
         Effect.matchEffect({
           onFailure: (error) => Effect.promise(() => emit.fail(error)),
           onSuccess: (completion) =>

@@ -1,5 +1,8 @@
+import * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type { Completion, CompletionChunk, CompletionRequest, Service, ToolCall } from "../Provider.js"
 import { type ProviderError, Unavailable } from "../ProviderError.js"
@@ -137,22 +140,9 @@ export const makeSimulated = (options: SimulatedOptions = {}): Effect.Effect<Ser
         const latency = latencyFor(request, call)
         const failure = failureFor(call, request.model ?? defaultModel, request)
         const completion = replyTo(request, call)
-        const words = wordsOf(completion.content)
-        const written = failure === undefined ? words : words.slice(0, Math.floor(words.length / 2))
-        const gap = latency === undefined || Duration.isZero(latency)
-          ? undefined
-          : Duration.millis(Duration.toMillis(latency) / Math.max(1, words.length))
-        const deltas: Stream.Stream<CompletionChunk> = gap === undefined
-          ? Stream.fromIterable(written.map((text): CompletionChunk => ({ _tag: "TextDelta", text })))
-          : Stream.mapEffect(Stream.fromIterable(written), (text) =>
-            Effect.as(Effect.sleep(gap), { _tag: "TextDelta", text } as CompletionChunk))
-        const end: Stream.Stream<CompletionChunk, ProviderError> = failure === undefined
-          ? Stream.succeed({ _tag: "Finish", completion })
-          : Stream.fail(failure)
-        const wait = words.length === 0 && gap !== undefined ? Stream.execute(Effect.sleep(gap)) : Stream.empty
-        return Stream.concat(deltas, Stream.concat(wait, end))
+        const words = countWords(completion.content)
+        return wordStream(completion, words, failure === undefined ? words : Math.floor(words / 2), failure, latency)
       })
-
     return {
       name: "simulated",
       defaultModel,
@@ -169,8 +159,67 @@ export const makeSimulated = (options: SimulatedOptions = {}): Effect.Effect<Ser
     }
   })
 
-/** A reply cut into words, each with the spaces after it (and the first with any before it): its deltas. */
-const wordsOf = (text: string): Array<string> => text.match(/^\s+|\S+\s*/g) ?? []
+/** The words of a reply, each with the spaces after it (and the first with any before it): its deltas. */
+const wordPattern = /^\s+|\S+\s*/g
+
+const countWords = (text: string): number => {
+  let count = 0
+  wordPattern.lastIndex = 0
+  while (wordPattern.exec(text) !== null) count++
+  return count
+}
+
+/**
+ * The first `written` of a reply's `words` as deltas, on the Clock, then its end: the n-th word (from 1) is
+ * due `n × latency / words` after the stream starts (all at once without a latency), and the end, a `Finish`
+ * or the `failure`, comes with the last word written (after the whole latency for an empty reply). A stream
+ * that wakes late (a busy machine) sends every word that is due at once, so that its pace holds however many
+ * streams run. Words are cut from the text as they are sent, so that a stream holds its text and a position
+ * whatever its length; and the stream is one step repeated, the cheapest stream there is, since a run may
+ * hold thousands at once.
+ */
+const wordStream = (
+  completion: Completion,
+  words: number,
+  written: number,
+  failure: ProviderError | undefined,
+  latency: Duration.Duration | undefined
+): Stream.Stream<CompletionChunk, ProviderError> => {
+  const text = completion.content
+  const pattern = new RegExp(wordPattern.source, "g")
+  const gap = latency === undefined || Duration.isZero(latency) ? 0 : Duration.toMillis(latency) / Math.max(1, words)
+  let start: number | undefined
+  let next = 0
+  let ended = false
+  // Word i is due at start + (i + 1) × gap; the end is due with the last word written (with the first
+  // "word" of an empty reply).
+  const due = (i: number) => start! + (i + 1) * gap
+  const end = Math.max(written, words === 0 ? 1 : 0) - 1
+  const take = (now: number): Effect.Effect<Chunk.Chunk<CompletionChunk>, Option.Option<ProviderError>> => {
+    const out: Array<CompletionChunk> = []
+    while (next < written && due(next) <= now + 1e-6) {
+      out.push({ _tag: "TextDelta", text: pattern.exec(text)![0] })
+      next++
+    }
+    if (due(end) <= now + 1e-6) {
+      ended = true
+      if (failure !== undefined) {
+        return out.length === 0 ? Effect.fail(Option.some(failure)) : Effect.succeed(Chunk.unsafeFromArray(out))
+      }
+      out.push({ _tag: "Finish", completion })
+    }
+    return Effect.succeed(Chunk.unsafeFromArray(out))
+  }
+  const step = Effect.flatMap(Clock.currentTimeMillis, (now) => {
+    if (ended) return failure !== undefined && next === written ? Effect.fail(Option.some(failure)) : Effect.fail(Option.none())
+    start ??= now
+    const wait = due(Math.min(next, Math.max(end, 0))) - now
+    return wait > 1e-6
+      ? Effect.zipRight(Effect.sleep(Duration.millis(wait)), Effect.flatMap(Clock.currentTimeMillis, take))
+      : take(now)
+  })
+  return Stream.repeatEffectChunkOption(step)
+}
 
 /** Like a model that hits its token limit: the reply stops after about `maxTokens` tokens, at a word break. */
 const truncate = (text: string, maxTokens: number | undefined): string => {
