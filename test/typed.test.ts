@@ -41,6 +41,21 @@ describe("typed output", () => {
       assert.strictEqual(result.costs!.total.calls, 8)
     }))
 
+  it.live("with streamTokens on, typed calls are answered whole and still decode; the text agents stream", () =>
+    Effect.gen(function*() {
+      const cascade = DreamCascade.make({ belterCount: 2, drummerCount: 1, caminaCount: 1, belterOutput: Finding })
+      const events = recorder()
+      const result = yield* Orchestrator.run(cascade, task, { streamTokens: true, onEvent: events.onEvent }).pipe(
+        Effect.provide(Provider.simulated())
+      )
+      assert.strictEqual(result.status, "completed")
+      const belters = result.agentResults.filter((r) => r.tier === "belter")
+      for (const belter of belters) assert.isTrue(isFinding(belter.value), JSON.stringify(belter.value))
+      const deltas = events.events.filter((e) => e.type === "agent_delta").map((e) => e.agentId)
+      for (const belter of belters) assert.notInclude(deltas, belter.agentId)
+      assert.include(deltas, result.agentResults.find((r) => r.tier === "camina")!.agentId)
+    }))
+
   it.effect("a bad value triggers exactly one repair call, which sends the problems back", () =>
     Effect.gen(function*() {
       const { layer, log } = scripted({

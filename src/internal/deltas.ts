@@ -168,6 +168,8 @@ export const callProvider = (
   request: CompletionRequest
 ): Effect.Effect<Completion, ProviderError> => {
   if (env.deltas === undefined && listening === 0) return env.provider.complete(request)
+  // Tool calls and typed replies are whole answers, not text to show as it is written: they are not streamed.
+  if (request.responseFormat !== undefined || (request.tools?.length ?? 0) > 0) return env.provider.complete(request)
   return Effect.withFiberRuntime((fiber) => {
     const listener = fiber.getFiberRef(CurrentDeltaListener)
     return env.deltas === undefined && listener === undefined
