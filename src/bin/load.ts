@@ -59,7 +59,7 @@ const loadTsx = (): Promise<TsImport | undefined> =>
     (module: { readonly tsImport: TsImport }) => module.tsImport,
     (error: unknown) => {
       if (missingModule(error) === "tsx") return undefined
-      throw error
+      return Promise.reject(error)
     }
   )
 
