@@ -254,8 +254,8 @@ describe("a run that streams tokens", () => {
       for (const agent of result.agentResults) {
         assert.strictEqual(shown(agents.get(agent.agentId) ?? []), agent.content, agent.agentId)
       }
-      // The plan and the synthesis stream too, under their own ids.
-      assert.isTrue([...agents.keys()].some((id) => id.includes("(decomposition)")))
+      // The plan is typed output, answered whole: it sends no text deltas.
+      assert.isFalse([...agents.keys()].some((id) => id.includes("(decomposition)")))
     }))
 })
 
