@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: the library's overhead beside a plain Promise baseline, in one process, as ratios.
  */
-import { dispose, idealMillis, runCascade } from "./cascade.js"
+import { type Makespan, w2, w3, w4 } from "./latency.js"
 import { runDurableBench } from "./durable.js"
 import { tracingOverhead } from "./telemetry.js"
 import { startup } from "./startup.js"
@@ -59,57 +59,84 @@ const streaming = async () => {
   return streamed
 }
 
-if (process.argv[2] === "streaming") {
-  await streaming()
-  process.exit(0)
-}
+// `npm run bench -- w1 w3 …` runs only the sections named; with none, all of them.
+const only = new Set(process.argv.slice(2))
+const wanted = (section: string) => only.size === 0 || only.has(section)
+const ratios = (m: Makespan) =>
+  `library ${m.library.toFixed(1)} ms, ratio ${(m.library / m.ideal).toFixed(3)} | ` +
+  `Promise baseline ${m.baseline.toFixed(1)} ms, ratio ${(m.baseline / m.ideal).toFixed(3)} | ideal ${m.ideal} ms`
+const targets: Array<string> = []
 
 // First, while nothing else runs in this process: the CLI's start-up, from dist/.
-const cli = startup()
-console.log(
-  `CLI orchestrate --help ${cli.help.toFixed(0)} ms (median of 10, dist/) | node -e 0 ${cli.node.toFixed(0)} ms | ` +
-    `target < 600 ms`
-)
-
-// W3 first, while the heap is small: the median of 21 cascades, after five to warm up.
-for (let i = 0; i < 5; i++) await runCascade()
-const makespans: Array<number> = []
-for (let i = 0; i < 21; i++) makespans.push(await runCascade())
-const median = makespans.sort((a, b) => a - b)[10]!
-await dispose()
-console.log(
-  `W3 cascade 50 → 10 → 1, 20 ms a call | makespan ${median.toFixed(1)} ms (median of 21) | ideal ${idealMillis} ms | ` +
-    `ratio ${(median / idealMillis).toFixed(3)}`
-)
-
-// Warm both paths up, so that neither pays for JIT compilation in the measured runs.
-await runLibrary(makeSubTasks(2000))
-await runBaseline(makeSubTasks(2000))
-await throughput(10_000)
-const ratio = await throughput(100_000)
-const streamed = await streaming()
-
-// Tracing: every agent and provider call becomes a span, exported to memory.
-let tracingRatio = 0
-for (const n of [10_000, 100_000]) {
-  const { plain, spans, traced } = await tracingOverhead(n, n > 10_000 ? 3 : 5)
-  tracingRatio = traced / plain
+if (wanted("startup")) {
+  const cli = startup()
   console.log(
-    `W1 ${String(n).padStart(7)} subtasks with tracing (in-memory exporter) | ${traced.toFixed(2)} µs/agent | ` +
-      `without ${plain.toFixed(2)} µs/agent | ratio ${tracingRatio.toFixed(2)} | ${spans} spans exported`
+    `CLI orchestrate --help ${cli.help.toFixed(0)} ms (median of 10, dist/) | node -e 0 ${cli.node.toFixed(0)} ms | ` +
+      `target < 600 ms`
   )
 }
 
-console.log(
-  `targets: W1 with tracing ≤ 2.00 × W1 without (got ${tracingRatio.toFixed(2)}); W1 ratio at 100,000 ≤ 2.00 (got ${ratio.toFixed(2)}); peak RSS < 300 MB; ` +
-    `W3 ratio ≤ 1.10 (got ${(median / idealMillis).toFixed(3)}); ` +
+// W3 while the heap is small: one warm-up, then the median of 21 cascades of each kind.
+if (wanted("w3")) {
+  const m = await w3()
+  console.log(`W3 cascade 50 → 10 → 1, 20 ms a call, median of 21 | ${ratios(m)}`)
+  targets.push(`W3 ≤ 1.05 (got ${(m.library / m.ideal).toFixed(3)})`)
+}
+if (wanted("w2")) {
+  const m = await w2()
+  console.log(`W2 2,000 agents × 25 ms at concurrency 100, median of 5 | ${ratios(m)}`)
+  targets.push(`W2 ≤ 1.05 (got ${(m.library / m.ideal).toFixed(3)})`)
+}
+if (wanted("w4")) {
+  const m = await w4()
+  console.log(
+    `W4 20,000 agents × 1 s all in flight, median of 3 | ${ratios(m)} | live heap per in-flight agent: ` +
+      `library ${m.libraryKb.toFixed(2)} KB, Promise baseline ${m.baselineKb.toFixed(2)} KB`
+  )
+  targets.push(`W4 ≤ 1.20 (got ${(m.library / m.ideal).toFixed(3)}) at ≤ 4 KB per agent (got ${m.libraryKb.toFixed(2)})`)
+}
+
+if (wanted("w1")) {
+  // Warm both paths up, so that neither pays for JIT compilation in the measured runs.
+  await runLibrary(makeSubTasks(2000))
+  await runBaseline(makeSubTasks(2000))
+  const at10k = await throughput(10_000)
+  const at100k = await throughput(100_000)
+  targets.push(
+    `W1 ≤ 1.5 × p-limit at 10,000 (got ${at10k.toFixed(2)}), ≤ 1.3 × at 100,000 (got ${at100k.toFixed(2)}), ` +
+      `peak RSS < 200 MB (got ${peakRssMb().toFixed(0)})`
+  )
+}
+
+if (wanted("streaming")) {
+  const streamed = await streaming()
+  targets.push(
     `S1 at most 1 agent_delta per agent per 50 ms (got ${streamed.maxPerAgentPer50ms}), no text lost (got ${streamed.mismatched})`
-)
+  )
+}
+
+// Tracing: every agent and provider call becomes a span, exported to memory.
+if (wanted("tracing")) {
+  let tracingRatio = 0
+  for (const n of [10_000, 100_000]) {
+    const { plain, spans, traced } = await tracingOverhead(n, n > 10_000 ? 3 : 5)
+    tracingRatio = traced / plain
+    console.log(
+      `W1 ${String(n).padStart(7)} subtasks with tracing (in-memory exporter) | ${traced.toFixed(2)} µs/agent | ` +
+        `without ${plain.toFixed(2)} µs/agent | ratio ${tracingRatio.toFixed(2)} | ${spans} spans exported`
+    )
+  }
+  targets.push(`W1 with tracing ≤ 2.00 × W1 without (got ${tracingRatio.toFixed(2)})`)
+}
+
+if (targets.length > 0) console.log(`targets: ${targets.join("; ")}`)
 
 // Durable runs: what recording a run costs per agent, on the embedded store and on Postgres on loopback.
-const durable = await runDurableBench()
-const fmt = (key: string) => (durable[key] === undefined ? "n/a" : durable[key]!.toFixed(3))
-console.log(
-  `targets: durable overhead ≤ 0.5 ms/agent on SQLite (got ${fmt("sqlite 1000")} at 1,000, ${fmt("sqlite 10000")} at 10,000); ` +
-    `≤ 1 ms/agent on Postgres (got ${fmt("postgres 1000")}, ${fmt("postgres 10000")})`
-)
+if (wanted("durable")) {
+  const durable = await runDurableBench()
+  const fmt = (key: string) => (durable[key] === undefined ? "n/a" : durable[key]!.toFixed(3))
+  console.log(
+    `targets: durable overhead ≤ 0.5 ms/agent on SQLite (got ${fmt("sqlite 1000")} at 1,000, ${fmt("sqlite 10000")} at 10,000); ` +
+      `≤ 1 ms/agent on Postgres (got ${fmt("postgres 1000")}, ${fmt("postgres 10000")})`
+  )
+}

@@ -100,6 +100,11 @@ export interface Options {
   readonly warningThreshold?: number | undefined
   /** Prices to use instead of the `Pricing` service in context. */
   readonly pricing?: Pricing.Service | undefined
+  /**
+   * Keep a line per agent (`Snapshot.byAgent`). Default: true. A run's own ledger keeps none: its agent
+   * results already carry each agent's cost, and a 100,000-agent run need not keep them twice.
+   */
+  readonly byAgent?: boolean | undefined
 }
 
 interface MutableLine {
@@ -163,6 +168,7 @@ export const make = (options: Options = {}): Effect.Effect<Service> =>
     const limit = options.maxTotalCost
     const warningThreshold = options.warningThreshold ?? 0.8
     const warnAt = limit === undefined ? Infinity : limit * warningThreshold
+    const keepAgents = options.byAgent ?? true
 
     // The whole state is one mutable object inside the Ref: charging mutates it in place, one atomic step on
     // the JS thread, so `apply` can serve both the Effect API (through `Ref.modify`) and the orchestrator's
@@ -183,7 +189,7 @@ export const make = (options: Options = {}): Effect.Effect<Service> =>
     ): Recorded => {
       addLine(s.total, cost, charge.usage)
       addTo(s.byModel, charge.model, cost, charge.usage)
-      addTo(s.byAgent, charge.agentId, cost, charge.usage)
+      if (keepAgents) addTo(s.byAgent, charge.agentId, cost, charge.usage)
       addTo(s.byTier, charge.tier, cost, charge.usage)
       if (!priced && charge.model !== undefined) s.unpriced.add(charge.model)
       const total = s.total.cost

@@ -250,18 +250,20 @@ const runGraph = <R>(
       const limit = definition.maxParallel
       const held = limit === undefined ? undefined : new Heap<Job>(jobBefore)
       let running = 0
-      const offer = (jobs: ReadonlyArray<Job>): Effect.Effect<void> => {
-        if (held === undefined) return jobs.length === 0 ? Effect.void : pool.submit(jobs)
+      // Jobs that became ready go to the pool: `submit`ted from the fiber that starts the graph, `queue`d when
+      // an agent ends on a worker, which takes them as it goes on (see `Pool.queue`).
+      const admit = (jobs: ReadonlyArray<Job>): ReadonlyArray<Job> => {
+        if (held === undefined) return jobs
         for (const job of jobs) held.push(job)
         const admitted: Array<Job> = []
         while (running < limit! && held.size > 0) {
           running++
           admitted.push(held.pop()!)
         }
-        return admitted.length === 0 ? Effect.void : pool.submit(admitted)
+        return admitted
       }
 
-      const complete = (index: number, result: AgentResult): Effect.Effect<void> => {
+      const complete = (index: number, result: AgentResult): void => {
         results[index] = result
         env.journal?.agentFinished(result)
         finished++
@@ -272,19 +274,19 @@ const runGraph = <R>(
           if (--waiting[dependent]! === 0) (ready ??= []).push(jobFor(dependent))
         }
         if (held !== undefined) running--
-        const next = ready === undefined && held === undefined ? Effect.void : offer(ready ?? [])
+        if (ready !== undefined || held !== undefined) pool.queue(admit(ready ?? []))
         if (finished === n) {
           over = true
           allDone?.(Effect.void)
         }
-        return next
       }
 
       const agentModel = env.config.workerModelOrPrimary ?? env.provider.defaultModel
       const finish = (step: AgentStep, outcome: StepOutcome<Workflow.AgentOutput>) => {
         env.watchdog.unregister(step)
         step.worker.holder.step = undefined
-        return complete(step.index, agentResult(step.subtask, outcome))
+        complete(step.index, agentResult(step.subtask, outcome))
+        return Effect.void
       }
       const succeed = function(this: AgentStep, output: unknown) {
         return finish(this, succeeded(this, output as Workflow.AgentOutput))
@@ -293,10 +295,10 @@ const runGraph = <R>(
         return finish(this, failed(this, cause))
       }
       const timeOut = function(this: AgentStep) {
-        return Effect.suspend(() => {
+        return Effect.sync(() => {
           this.worker.holder.step = undefined
           const seconds = (this.deadline - this.started) / 1000
-          return complete(this.index, agentResult(this.subtask, failed(this, Cause.fail(new StepTimedOut({ seconds })))))
+          complete(this.index, agentResult(this.subtask, failed(this, Cause.fail(new StepTimedOut({ seconds })))))
         })
       }
 
@@ -304,7 +306,7 @@ const runGraph = <R>(
       // provided, even though the pool itself is shared by workflows of any `R`.
       const run = (index: number, worker: Worker): Effect.Effect<void> => {
         const subtask = graph.subtasks[index]!
-        if (env.budgetSpent) return Effect.suspend(() => complete(index, notStarted(node, subtask)))
+        if (env.budgetSpent) return Effect.sync(() => complete(index, notStarted(node, subtask)))
         const agentId = `${node.agentPrefix}${subtask.id}`
         const tier = subtask.tier ?? subtask.agentType
         const model = subtask.model ?? agentModel
@@ -323,7 +325,7 @@ const runGraph = <R>(
           model
         }, agentId)
         const replayed = env.journal?.replayAgent(node, agentId, tier)
-        if (replayed !== undefined) return Effect.suspend(() => complete(index, replayed))
+        if (replayed !== undefined) return Effect.sync(() => complete(index, replayed))
         step.started = clock.unsafeCurrentTimeMillis()
         step.deadline = step.started + (subtask.timeoutSeconds ?? env.config.timeoutSeconds) * 1000
         step.fiber = worker.fiber
@@ -331,7 +333,16 @@ const runGraph = <R>(
         env.watchdog.register(step)
         const deps = graph.dependencies[index]!
         const dependencies = deps.length === 0 ? noResults : deps.map((dep) => results[dep]!)
-        const body = definition.execute(subtask, { ...runContext, agentId, model, dependencies }) as Effect.Effect<
+        const context: Workflow.AgentContext = {
+          task: runContext.task,
+          context: runContext.context,
+          config: runContext.config,
+          previous: runContext.previous,
+          agentId,
+          model,
+          dependencies
+        }
+        const body = definition.execute(subtask, context) as Effect.Effect<
           Workflow.AgentOutput,
           unknown
         >
@@ -349,6 +360,8 @@ const runGraph = <R>(
 
       const initial: Array<Job> = []
       for (let index = 0; index < n; index++) if (waiting[index] === 0) initial.push(jobFor(index))
-      return offer(initial).pipe(Effect.zipRight(awaitAll), Effect.as(results))
+      const admitted = admit(initial)
+      const start = admitted.length === 0 ? Effect.void : pool.submit(admitted)
+      return start.pipe(Effect.zipRight(awaitAll), Effect.as(results))
     })
   })

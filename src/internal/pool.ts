@@ -3,7 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
 import { Heap } from "./heap.js"
-import { CurrentStep, type StepHolder } from "./step.js"
+import { CurrentStep, sharedHolder, type StepHolder } from "./step.js"
 
 /**
  * The fiber jobs run on. Its `CurrentStep` holder points at the step of the job it is running, which is how
@@ -54,6 +54,12 @@ export interface Pool {
   /** Queues jobs that just became ready, then starts workers for the free slots. */
   readonly submit: (jobs: ReadonlyArray<Job>) => Effect.Effect<void>
   /**
+   * Queues jobs from inside a job that is ending on a worker. That worker takes the first of them the moment
+   * its job ends, in the same tick, and starts workers for the rest then: waking another one now would only
+   * have it find the job gone.
+   */
+  readonly queue: (jobs: ReadonlyArray<Job>) => void
+  /**
    * The run needs no more: parked workers are woken to end. (Daemon fibers stay registered until they end, so
    * a parked worker left alone would keep its run's memory.)
    */
@@ -77,14 +83,17 @@ export const makePool = (limit: number): Pool => {
   const live = new Set<Fiber.RuntimeFiber<unknown, unknown>>()
   let interrupted = false
   let active = 0
+  let starting = 0
   let order = 0
   let closed = false
 
   // Gives each free slot a worker: a parked one if there is one, else a new fiber.
   const startWorkers: Effect.Effect<void> = Effect.suspend(() => {
-    let workers = Math.min(limit - active, ready.size)
+    // Workers already started or woken but not yet running take ready jobs too: count them out.
+    let workers = Math.min(limit - active, ready.size - starting)
     if (workers <= 0) return Effect.void
     active += workers
+    starting += workers
     while (workers > 0 && parked.length > 0) {
       parked.pop()!(Effect.void)
       workers--
@@ -100,9 +109,13 @@ export const makePool = (limit: number): Pool => {
     if (interrupted) return Effect.void
     live.add(fiber)
     fiber.addObserver(() => live.delete(fiber))
-    // A holder of its own: read from a fiber whose ancestors never set the FiberRef, it would be the initial
-    // value that every such fiber shares.
-    const holder: StepHolder = { step: undefined }
+    // A holder of its own. A run sets `CurrentStep` at its root, so every fiber forked inside it, a worker
+    // included, starts with a fresh holder (`CurrentStep`'s fork): reading it costs nothing, while setting a
+    // FiberRef copies them all. Outside a run the FiberRef would hold the initial holder every fiber shares.
+    // (`getFiberRef`, not `getFiberRefs`, which copies them.)
+    const own = fiber.getFiberRef(CurrentStep)
+    const inherited = own !== sharedHolder
+    const holder: StepHolder = inherited ? own : { step: undefined }
     const self: Worker = {
       fiber,
       holder,
@@ -112,7 +125,10 @@ export const makePool = (limit: number): Pool => {
       }
     }
     const next = () => loop
-    const nextUnlessClosed = () => (closed ? Effect.void : loop)
+    const woken = () => {
+      starting--
+      return closed ? Effect.void : loop
+    }
     // Parked: the slot is given back, and whoever wakes this worker has taken it again.
     const wait = Effect.async<void>((resume) => {
       parked.push(resume)
@@ -121,13 +137,17 @@ export const makePool = (limit: number): Pool => {
     // once, so that a wide tier does not leave dozens of fibers to end when the run does.
     const park = Effect.suspend(() => {
       active--
-      return closed || parked.length >= maxParked ? Effect.void : Effect.flatMap(wait, nextUnlessClosed)
+      return closed || parked.length >= maxParked ? Effect.void : Effect.flatMap(wait, woken)
     })
     const loop: Effect.Effect<void> = Effect.suspend(() => {
       const job = ready.pop()
-      return job === undefined ? park : Effect.flatMap(job.owner.run(job.index, self), next)
+      if (job === undefined) return park
+      const running = Effect.flatMap(job.owner.run(job.index, self), next)
+      // More ready than this worker takes, and a free slot: start workers for them first.
+      return ready.size > 0 && active < limit ? Effect.zipRight(startWorkers, running) : running
     })
-    return Effect.onInterrupt(Effect.zipRight(FiberRef.set(CurrentStep, holder), loop), () =>
+    starting--
+    return Effect.onInterrupt(inherited ? loop : Effect.zipRight(FiberRef.set(CurrentStep, holder), loop), () =>
       Effect.suspend(() => {
         const step = holder.step
         // Interrupted by the run ending: nothing more to do. Interrupted by the watchdog: report the timed-out
@@ -154,6 +174,9 @@ export const makePool = (limit: number): Pool => {
         // Every ready job goes through the heap, so that a free slot takes the highest priority among them.
         for (const job of jobs) ready.push(job)
         return startWorkers
-      })
+      }),
+    queue: (jobs) => {
+      for (const job of jobs) ready.push(job)
+    }
   }
 }

@@ -22,7 +22,7 @@ import type { Outcome } from "./outcome.js"
 import { makeDeltas } from "./deltas.js"
 import { makePool } from "./pool.js"
 import { meteredProvider } from "./calls.js"
-import { Step } from "./step.js"
+import { CurrentStep, Step } from "./step.js"
 import { recorderOf } from "./trackers.js"
 import { annotateRun, makeRunTelemetry } from "./telemetry/run.js"
 import { makeWatchdog } from "./watchdog.js"
@@ -185,7 +185,8 @@ export const execute = <R>(
       ? yield* CostTracker.make({
         maxTotalCost: config.maxTotalCost,
         warningThreshold: config.budgetWarningThreshold,
-        pricing: yield* Pricing.Pricing
+        pricing: yield* Pricing.Pricing,
+        byAgent: false
       })
       : undefined
     const clock = yield* Effect.clock
@@ -240,6 +241,8 @@ export const execute = <R>(
       return result
     }).pipe(
       Effect.provideService(Provider.Provider, metered),
+      // Set here so that each fiber forked inside the run gets a holder of its own for free (see the pool).
+      Effect.locally(CurrentStep, { step: undefined }),
       // Ending the run ends its agents: an interrupted run interrupts every one and waits for them, before the
       // cancellation event is built, so that event holds exactly what finished.
       Effect.onExit((exit) =>

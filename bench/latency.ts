@@ -1,0 +1,188 @@
+/**
+ * Makespan workloads, each beside a plain Promise version of the same work in the same process, as
+ * actual ÷ ideal makespan (performance.md's harness). The library runs with cost tracking on and its events
+ * consumed by an `onEvent` callback; the provider layer is built once, outside the timing.
+ * - W2: 2,000 agents × 25 ms at concurrency 100 (ideal 500 ms);
+ * - W3: a 50 → 10 → 1 Dream Cascade, 20 ms a call (ideal: plan, Belter, Drummer, Camina = 80 ms);
+ * - W4: 20,000 agents × 1 s, all in flight at once (ideal 1 s), and the live heap per in-flight agent.
+ */
+import { Effect, ManagedRuntime } from "effect"
+import { DreamCascade, Orchestrator, Provider, SubTask, Workflow } from "multi-agent-orchestration"
+import pLimit from "p-limit"
+
+const gc = (globalThis as { gc?: () => void }).gc ?? (() => {})
+const model = "gpt-4o-mini"
+const maxTokens = 50
+const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+/** The Promise agent: waits its latency, then writes the same simulated reply. */
+const promiseAgent = async (description: string, latencyMillis: number): Promise<string> => {
+  await sleep(latencyMillis)
+  return Provider.simulatedReply({ prompt: description, maxTokens })
+}
+
+const subTasks = (n: number): ReadonlyArray<SubTask.SubTask> =>
+  Array.from({ length: n }, (_, i) => new SubTask.SubTask({ id: `s${i}`, description: `Research item ${i}` }, true))
+
+/** N independent agents as one workflow. */
+const flat = (subtasks: ReadonlyArray<SubTask.SubTask>) =>
+  Workflow.make({
+    name: "flat",
+    decompose: () => Effect.succeed(subtasks),
+    execute: (subtask) =>
+      Effect.map(Provider.complete({ prompt: subtask.description, maxTokens }), (completion) => completion.content),
+    synthesize: (results) => Effect.succeed(`${results.length} results`)
+  })
+
+const runtimeWith = (latencyMillis: number) =>
+  ManagedRuntime.make(Provider.simulated({ latency: `${latencyMillis} millis` }))
+
+type Runtime = ReturnType<typeof runtimeWith>
+
+const runFlat = async (
+  runtime: Runtime,
+  subtasks: ReadonlyArray<SubTask.SubTask>,
+  concurrency: number,
+  onEvent: (event: { readonly type: string }) => void = () => {}
+): Promise<number> => {
+  const started = performance.now()
+  const result = await runtime.runPromise(
+    Orchestrator.run(flat(subtasks), "latency", {
+      config: { maxConcurrentAgents: concurrency, primaryModel: model, timeoutSeconds: 300 },
+      onEvent
+    })
+  )
+  const elapsed = performance.now() - started
+  if (result.status !== "completed" || result.agentResults.length !== subtasks.length) {
+    throw new Error(`run ${result.status}`)
+  }
+  return elapsed
+}
+
+const promisePool = async (subtasks: ReadonlyArray<SubTask.SubTask>, concurrency: number, latency: number) => {
+  const limit = pLimit(concurrency)
+  const started = performance.now()
+  await Promise.all(subtasks.map((subtask) => limit(() => promiseAgent(subtask.description, latency))))
+  return performance.now() - started
+}
+
+export interface Makespan {
+  readonly library: number
+  readonly baseline: number
+  readonly ideal: number
+}
+
+/** W2: 2,000 × 25 ms at concurrency 100, the median of `runs` alternating runs. */
+export const w2 = async (runs = 5): Promise<Makespan> => {
+  const runtime = runtimeWith(25)
+  const subtasks = subTasks(2000)
+  await runFlat(runtime, subtasks, 100)
+  const library: Array<number> = []
+  const baseline: Array<number> = []
+  for (let i = 0; i < runs; i++) {
+    library.push(await runFlat(runtime, subtasks, 100))
+    baseline.push(await promisePool(subtasks, 100, 25))
+  }
+  await runtime.dispose()
+  return { library: median(library), baseline: median(baseline), ideal: 500 }
+}
+
+/** The same cascade as Promises: plan, 50 Belters, 10 Drummers each after its 5 Belters, then the Camina. */
+const promiseCascade = async (latency: number) => {
+  const started = performance.now()
+  await promiseAgent("plan", latency)
+  const belters = Array.from({ length: 50 }, (_, i) => promiseAgent(`belter ${i}`, latency))
+  const drummers = Array.from({ length: 10 }, (_, d) =>
+    Promise.all(belters.slice(d * 5, d * 5 + 5)).then(() => promiseAgent(`drummer ${d}`, latency)))
+  await Promise.all(drummers)
+  await promiseAgent("camina", latency)
+  return performance.now() - started
+}
+
+/** W3: one warm-up, then the median of `runs` cascades of each, alternating. */
+export const w3 = async (runs = 21): Promise<Makespan> => {
+  const latency = 20
+  const runtime = runtimeWith(latency)
+  const workflow = DreamCascade.make({ belterCount: 50, drummerCount: 10, caminaCount: 1 })
+  let events = 0
+  const once = async () => {
+    const started = performance.now()
+    const result = await runtime.runPromise(
+      Orchestrator.run(workflow, "Research grid-scale storage", {
+        config: { maxConcurrentAgents: 1000, primaryModel: model },
+        onEvent: () => {
+          events++
+        }
+      })
+    )
+    const elapsed = performance.now() - started
+    if (result.status !== "completed" || result.agentResults.length !== 61) throw new Error(`cascade ${result.status}`)
+    return elapsed
+  }
+  await once()
+  await promiseCascade(latency)
+  const library: Array<number> = []
+  const baseline: Array<number> = []
+  for (let i = 0; i < runs; i++) {
+    library.push(await once())
+    baseline.push(await promiseCascade(latency))
+  }
+  await runtime.dispose()
+  if (events === 0) throw new Error("no events")
+  return { library: median(library), baseline: median(baseline), ideal: 4 * latency }
+}
+
+export interface W4 extends Makespan {
+  /** Live heap growth with every agent in flight, ÷ agents, in KB. */
+  readonly libraryKb: number
+  readonly baselineKb: number
+}
+
+const heapUsed = () => process.memoryUsage().heapUsed
+
+/** W4: 20,000 agents × 1 s, all in flight at once; makespans of `runs` alternating runs, then one of each for memory. */
+export const w4 = async (runs = 3, n = 20_000): Promise<W4> => {
+  const latency = 1000
+  const runtime = runtimeWith(latency)
+  const subtasks = subTasks(n)
+  await runFlat(runtime, subTasks(1000), 1000)
+  const library: Array<number> = []
+  const baseline: Array<number> = []
+  for (let i = 0; i < runs; i++) {
+    gc()
+    library.push(await runFlat(runtime, subtasks, n))
+    gc()
+    baseline.push(await promisePool(subtasks, n, latency))
+  }
+
+  // Memory: a full collection once every agent has started, against one before the run.
+  gc()
+  let before = heapUsed()
+  let peak = 0
+  let started = 0
+  await runFlat(runtime, subtasks, n, (event) => {
+    if (event.type === "agent_start" && ++started === n) {
+      gc()
+      peak = heapUsed()
+    }
+  })
+  const libraryKb = (peak - before) / n / 1024
+  gc()
+  before = heapUsed()
+  started = 0
+  const limit = pLimit(n)
+  await Promise.all(subtasks.map((subtask) =>
+    limit(async () => {
+      const reply = promiseAgent(subtask.description, latency)
+      if (++started === n) {
+        gc()
+        peak = heapUsed()
+      }
+      return reply
+    })
+  ))
+  const baselineKb = (peak - before) / n / 1024
+  await runtime.dispose()
+  return { library: median(library), baseline: median(baseline), ideal: latency, libraryKb, baselineKb }
+}
