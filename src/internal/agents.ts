@@ -283,6 +283,8 @@ const runGraph = <R>(
 
       const agentModel = env.config.workerModelOrPrimary ?? env.provider.defaultModel
       const finish = (step: AgentStep, outcome: StepOutcome<Workflow.AgentOutput>) => {
+        // Timed out, and reported by the watchdog, which has replaced this worker: it ends here.
+        if (step.timedOut) return Effect.interrupt
         env.watchdog.unregister(step)
         step.worker.holder.step = undefined
         complete(step.index, agentResult(step.subtask, outcome))
@@ -295,10 +297,10 @@ const runGraph = <R>(
         return finish(this, failed(this, cause))
       }
       const timeOut = function(this: AgentStep) {
-        return Effect.sync(() => {
-          this.worker.holder.step = undefined
+        return Effect.suspend(() => {
           const seconds = (this.deadline - this.started) / 1000
           complete(this.index, agentResult(this.subtask, failed(this, Cause.fail(new StepTimedOut({ seconds })))))
+          return pool.replaceWorker
         })
       }
 

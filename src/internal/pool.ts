@@ -44,8 +44,8 @@ export interface Job {
  * until a job comes (a later tier of a cascade, say), so that waking it costs far less than forking a fresh
  * fiber; a few are kept parked at most, the rest end at once, and parked workers end with the run.
  *
- * A job's time bound is enforced by interrupting its worker (see `Watchdog`); the worker then reports the job
- * as timed out and a fresh worker takes its slot.
+ * A job's time bound is enforced by interrupting its worker (see `Watchdog`), which reports the job as timed
+ * out and has a fresh worker take the slot (`replaceWorker`).
  */
 export interface Pool {
   readonly limit: number
@@ -64,6 +64,11 @@ export interface Pool {
    * a parked worker left alone would keep its run's memory.)
    */
   readonly close: () => void
+  /**
+   * The watchdog stopped a worker whose job ran out of time (and reported that job): a fresh worker takes
+   * its slot.
+   */
+  readonly replaceWorker: Effect.Effect<void>
   /** Interrupts every worker (the run was interrupted), and waits until they are all gone. */
   readonly interruptAll: Effect.Effect<void>
 }
@@ -147,15 +152,7 @@ export const makePool = (limit: number): Pool => {
       return ready.size > 0 && active < limit ? Effect.zipRight(startWorkers, running) : running
     })
     starting--
-    return Effect.onInterrupt(inherited ? loop : Effect.zipRight(FiberRef.set(CurrentStep, holder), loop), () =>
-      Effect.suspend(() => {
-        const step = holder.step
-        // Interrupted by the run ending: nothing more to do. Interrupted by the watchdog: report the timed-out
-        // job, which queues its dependents, and let a fresh worker take this slot.
-        if (step === undefined || !step.timedOut) return Effect.void
-        active--
-        return Effect.zipRight(step.timeOut(), startWorkers)
-      }))
+    return inherited ? loop : Effect.zipRight(FiberRef.set(CurrentStep, holder), loop)
   })
 
   return {
@@ -175,6 +172,10 @@ export const makePool = (limit: number): Pool => {
         for (const job of jobs) ready.push(job)
         return startWorkers
       }),
+    replaceWorker: Effect.suspend(() => {
+      active--
+      return startWorkers
+    }),
     queue: (jobs) => {
       for (const job of jobs) ready.push(job)
     }

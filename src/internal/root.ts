@@ -233,6 +233,7 @@ export const execute = <R>(
     let cancelReason = "interrupted"
     let cancelled: OrchestratorResult | undefined
     const run = Effect.gen(function*() {
+      yield* env.watchdog.start
       emit(root, "workflow_start", { task: prepared.task, title: prepared.title, workflow: workflow.name })
       const body = interpret(root, workflow, { task: prepared.task, context: env.context, previous: [] })
       const outcome = yield* (telemetry === undefined ? body : telemetry.workflow(root, body))

@@ -150,10 +150,11 @@ export const makeSimulated = (options: SimulatedOptions = {}): Effect.Effect<Ser
         Effect.suspend(() => {
           const call = ++calls
           const latency = latencyFor(request, call)
-          // The reply is worked out when the call starts, as a model writes while the caller waits; the
-          // latency then passes, and the reply (or the failure) is delivered at its end.
-          const reply = answer(request, call)
-          return latency === undefined || Duration.isZero(latency) ? reply : Effect.zipRight(Effect.sleep(latency), reply)
+          // The latency passes, then the reply (or the failure) is written: a call in flight holds no reply,
+          // so that 20,000 calls waiting at once cost what their timers cost.
+          return latency === undefined || Duration.isZero(latency)
+            ? answer(request, call)
+            : Effect.zipRight(Effect.sleep(latency), Effect.suspend(() => answer(request, call)))
         }),
       stream
     }

@@ -9,23 +9,31 @@ export interface Guarded {
   timedOut: boolean
   /** Position in the watchdog's heap; -1 when not in it. */
   slot: number
+  /** Reports the time-out, once the fiber has been told to stop. */
+  readonly timeOut: () => Effect.Effect<void>
 }
 
 /**
  * Enforces time bounds for a whole run with one fiber and one timer, instead of a timer and two fibers per
  * agent (`Effect.timeout`): agents register their deadline when they start and unregister when they finish;
- * the watchdog sleeps until the earliest deadline and interrupts the fibers of agents still running then.
+ * the watchdog sleeps until the earliest deadline, interrupts the fibers of agents still running then, and
+ * reports each time-out (`timeOut`), so that the fibers it stops need no handler of their own.
  * Sleeping goes through `Clock`, so `TestClock` drives it.
  */
 export interface Watchdog {
   readonly register: (guarded: Guarded) => void
   readonly unregister: (guarded: Guarded) => void
+  /**
+   * Starts watching, on a fiber forked from the caller's: time-outs are reported from there, so the caller
+   * must be inside the run (its workers are forked with the run's context).
+   */
+  readonly start: Effect.Effect<void>
   /** Ends the watchdog, without waiting for it. */
   readonly stop: Effect.Effect<void>
 }
 
 export const makeWatchdog = (clock: Clock.Clock): Effect.Effect<Watchdog> =>
-  Effect.gen(function*() {
+  Effect.sync(() => {
     const heap: Array<Guarded> = []
     // Resumes the watchdog's wait early, when a deadline comes before the one it sleeps towards.
     let wake: ((now: Effect.Effect<void>) => void) | undefined
@@ -82,9 +90,15 @@ export const makeWatchdog = (clock: Clock.Clock): Effect.Effect<Watchdog> =>
         guarded.timedOut = true
         due.push(guarded)
       }
-      return Effect.fiberIdWith((self) =>
-        Effect.forEach(due, (guarded) => guarded.fiber.interruptAsFork(self), { discard: true })
-      )
+      // Each stopped fiber is awaited before its time-out is reported, so that what it held (a connection,
+      // say) is released before anything goes on, and nothing it does is reported twice.
+      return Effect.fiberIdWith((self) => {
+        for (const guarded of due) guarded.fiber.unsafeInterruptAsFork(self)
+        return Effect.forEach(due, (guarded) => Effect.zipRight(Fiber.await(guarded.fiber), guarded.timeOut()), {
+          concurrency: "unbounded",
+          discard: true
+        })
+      })
     }
 
     const loop: Effect.Effect<never> = Effect.suspend(() => {
@@ -94,9 +108,15 @@ export const makeWatchdog = (clock: Clock.Clock): Effect.Effect<Watchdog> =>
       const waited = target === Infinity ? waitForWake : Effect.raceFirst(Effect.sleep(target - now), waitForWake)
       return Effect.zipRight(waited, loop)
     })
-    const fiber = yield* Effect.forkDaemon(loop)
+    let fiber: Fiber.RuntimeFiber<never> | undefined
 
     return {
+      start: Effect.suspend(() => {
+        if (fiber !== undefined) return Effect.void
+        return Effect.map(Effect.forkDaemon(loop), (started) => {
+          fiber = started
+        })
+      }),
       register: (guarded) => {
         guarded.slot = heap.length
         heap.push(guarded)
@@ -110,6 +130,6 @@ export const makeWatchdog = (clock: Clock.Clock): Effect.Effect<Watchdog> =>
         }
       },
       unregister: remove,
-      stop: Fiber.interruptFork(fiber)
+      stop: Effect.suspend(() => (fiber === undefined ? Effect.void : Fiber.interruptFork(fiber)))
     }
   })
