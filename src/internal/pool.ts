@@ -1,3 +1,20 @@
+/**
+ * The scheduler of a run: this pool, and the DAG walk that feeds it (`runGraph` in agents.ts).
+ *
+ * Invariants (test/scheduler.property.test.ts checks them on random graphs):
+ * 1. At most `limit` jobs run at once, across every workflow of the run: `active` counts workers that are
+ *    running or about to run, and is never raised past `limit`.
+ * 2. A job is queued only when its last dependency has finished (`waiting[i]` reaches 0 exactly once), so no
+ *    subtask starts before its dependencies, and each is queued once.
+ * 3. A job never waits while a slot is free: whoever makes jobs ready either runs the first itself (a worker
+ *    whose job just ended) or starts workers for them (`submit`), in the same tick; no timer, batch or yield
+ *    sits between a finished job and the next.
+ * 4. Workers started or woken but not yet running (`starting`) are counted as taking ready jobs, so no more
+ *    workers are started than there are ready jobs.
+ * 5. Every subtask ends exactly once: finished by its worker, or timed out by the watchdog (which then
+ *    replaces that worker, whose own late ending is ignored), or never started once a budget is spent.
+ * 6. The work per finished job is constant besides its dependents: no scan over all jobs.
+ */
 import type * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
