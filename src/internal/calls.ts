@@ -1,5 +1,7 @@
+import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as ScheduleIntervals from "effect/ScheduleIntervals"
 import type * as CostTracker from "../CostTracker.js"
@@ -129,21 +131,25 @@ const send = (
   step.attempts++
   step.model = model
   const call = callProvider(env, step, request.model === model ? request : { ...request, model })
-  const handlers = {
-    onSuccess: (completion: Provider.Completion) => {
-      const charged = meter(step, completion.model, completion.usage)
-      return charged === undefined ? Effect.succeed(completion) : Effect.as(charged, completion)
-    },
-    onFailure: (error: ProviderError) => {
-      const charged = error.usage === undefined ? undefined : meter(step, model, error.usage)
-      const next = isTransient(error) ? retry(step, request, model, number, state, error) : Effect.fail(error)
-      return charged === undefined ? next : Effect.zipRight(charged, next)
-    }
+  const onFailure = (error: ProviderError) => {
+    const charged = error.usage === undefined ? undefined : meter(step, model, error.usage)
+    const next = isTransient(error) ? retry(step, request, model, number, state, error) : Effect.fail(error)
+    return charged === undefined ? next : Effect.zipRight(charged, next)
+  }
+  const onSuccess = (completion: Provider.Completion) => {
+    const charged = meter(step, completion.model, completion.usage)
+    return charged === undefined ? Effect.succeed(completion) : Effect.as(charged, completion)
   }
   const telemetry = env.telemetry
-  return telemetry === undefined
-    ? Effect.matchEffect(call, handlers)
-    : telemetry.call(step, model, request, call, handlers)
+  if (telemetry !== undefined) return telemetry.call(step, model, request, call, { onSuccess, onFailure })
+  // `matchCauseEffect` rather than `matchEffect`, which wraps the handlers again on every call.
+  return Effect.matchCauseEffect(call, {
+    onSuccess,
+    onFailure: (cause) => {
+      const failure = Cause.failureOrCause(cause)
+      return Either.isLeft(failure) ? onFailure(failure.left) : Effect.failCause(failure.right)
+    }
+  })
 }
 
 const retry = (

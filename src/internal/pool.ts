@@ -127,6 +127,23 @@ export const makePool = (limit: number): Pool => {
     return Effect.all(forks, { discard: true })
   })
 
+  // Parked: the slot is given back, and whoever wakes the worker has taken it again. A few parked workers are
+  // enough to start the next tier without forking; past that, a worker ends at once, so that a wide tier does
+  // not leave dozens of fibers to end when the run does. (Made when a worker parks, not for every worker.)
+  const park = (loop: Effect.Effect<void>): Effect.Effect<void> => {
+    active--
+    if (closed || parked.length >= maxParked) return Effect.void
+    return Effect.flatMap(
+      Effect.async<void>((resume) => {
+        parked.push(resume)
+      }),
+      () => {
+        starting--
+        return closed ? Effect.void : loop
+      }
+    )
+  }
+
   const worker: Effect.Effect<void> = Effect.withFiberRuntime((fiber) => {
     if (interrupted) return Effect.void
     live.add(fiber)
@@ -147,23 +164,9 @@ export const makePool = (limit: number): Pool => {
       }
     }
     const next = () => loop
-    const woken = () => {
-      starting--
-      return closed ? Effect.void : loop
-    }
-    // Parked: the slot is given back, and whoever wakes this worker has taken it again.
-    const wait = Effect.async<void>((resume) => {
-      parked.push(resume)
-    })
-    // A few parked workers are enough to start the next tier without forking; past that, a worker ends at
-    // once, so that a wide tier does not leave dozens of fibers to end when the run does.
-    const park = Effect.suspend(() => {
-      active--
-      return closed || parked.length >= maxParked ? Effect.void : Effect.flatMap(wait, woken)
-    })
     const loop: Effect.Effect<void> = Effect.suspend(() => {
       const job = ready.pop()
-      if (job === undefined) return park
+      if (job === undefined) return park(loop)
       const running = Effect.flatMap(job.owner.run(job.index, self), next)
       // More ready than this worker takes, and a free slot: start workers for them first.
       return ready.size > 0 && active < limit ? Effect.zipRight(startWorkers, running) : running
