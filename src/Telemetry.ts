@@ -59,6 +59,12 @@ export interface ExporterOptions extends InstrumentOptions {
   readonly metricReader?: MetricReader | undefined
   /** Batch spans before export (default), or hand each to the exporter as it ends (`false`). */
   readonly batch?: boolean | undefined
+  /**
+   * The most spans a batch may hold while waiting for export; past it, spans are dropped (as the SDK does).
+   * Default: 65,536. The exporter's callbacks run on the event loop, so a run that never waits (thousands of
+   * agents with no latency) can fill it: 100,000 such agents make 200,000 spans.
+   */
+  readonly maxQueueSize?: number | undefined
 }
 
 const load = <A>(what: string, packages: string, load: () => Promise<A>): Effect.Effect<A> =>

@@ -12,6 +12,7 @@ export interface SdkOptions {
   readonly spanExporter: SpanExporter
   readonly metricReader?: MetricReader | undefined
   readonly batch?: boolean | undefined
+  readonly maxQueueSize?: number | undefined
 }
 
 /**
@@ -38,7 +39,10 @@ export const layer = (options: SdkOptions): Layer.Layer<never> =>
       spanProcessor: options.batch === false
         ? new SimpleSpanProcessor(options.spanExporter)
         // The SDK's default queue (2,048 spans) drops spans of a wide run: 10,000 agents end within a second.
-        : new BatchSpanProcessor(options.spanExporter, { maxQueueSize: 65_536, maxExportBatchSize: 2_048 }),
+        : new BatchSpanProcessor(options.spanExporter, {
+          maxQueueSize: options.maxQueueSize ?? 65_536,
+          maxExportBatchSize: 2_048
+        }),
       metricReader: options.metricReader
     }))
   )
