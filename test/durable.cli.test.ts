@@ -6,6 +6,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { assert, describe, it } from "@effect/vitest"
+import WS from "ws"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
 const bin = join(root, "src/bin/orchestrate.ts")
@@ -149,7 +150,53 @@ describe("orchestrate with durable runs", () => {
     assert.include(types.slice(0, 4), "agent_start")
     assert.strictEqual(types.at(-1), "workflow_complete")
   }, 120_000)
+  it("a WebSocket client that reconnects with ?lastEventId= after a restart gets the events it missed, from the store", async () => {
+    const dir = scratch()
+    const store = join(dir, "runs.db")
+    const first = start(["run", workflow, "Write about tides", ...simulated, "--store", store, "--run-id", "ws", "--quiet"])
+    await waitFor(first, /orchestrate approve ws review/)
+    first.kill("SIGKILL")
+    await finish(first)
+    const second = start(["approve", "ws", "review", "--store", store, "--quiet", "--serve", "127.0.0.1:0"])
+    const [, url] = await waitFor(second, /Serving the run at (http:\/\/\S+\/) /)
+    await waitFor(second, /The run is over/)
+    const base = `${url!.replace("http", "ws")}ws`
+    const [resumed, fromHeader, seenAll] = await Promise.all([
+      wsEvents(`${base}?lastEventId=2`),
+      wsEvents(base, { "last-event-id": "4" }),
+      wsEvents(`${base}?lastEventId=100000`)
+    ])
+    second.kill("SIGINT")
+    await finish(second)
+    const ids = resumed.events.map((event) => event.sequence)
+    assert.strictEqual(ids[0], 3)
+    for (let i = 1; i < ids.length; i++) assert.strictEqual(ids[i], ids[i - 1]! + 1)
+    const types = resumed.events.map((event) => event.type)
+    // Events of the first process (its agent), then the resumed run's, ending with its completion; then close 1000.
+    assert.include(types.slice(0, 4), "agent_start")
+    assert.strictEqual(types.at(-1), "workflow_complete")
+    assert.strictEqual(resumed.close, 1000)
+    assert.deepStrictEqual(fromHeader.events, resumed.events.filter((event) => event.sequence > 4))
+    // A client that saw the end gets nothing more.
+    assert.deepStrictEqual(seenAll, { events: [], close: 1000 })
+  }, 120_000)
 })
+
+/** The events a WebSocket client receives (sequence and type) until the server closes the socket, and the close code. */
+const wsEvents = (
+  url: string,
+  headers: Record<string, string> = {}
+): Promise<{ events: Array<{ sequence: number; type: string }>; close: number }> =>
+  new Promise((resolve, reject) => {
+    const events: Array<{ sequence: number; type: string }> = []
+    const socket = new WS(url, { headers })
+    socket.on("message", (data) => {
+      const event = JSON.parse(data.toString()) as { sequence: number; type: string }
+      events.push({ sequence: event.sequence, type: event.type })
+    })
+    socket.on("error", reject)
+    socket.on("close", (close) => resolve({ events, close }))
+  })
 
 /** Reads SSE frames until `workflow_complete`, asking to resume after `lastEventId`. */
 const sse = (url: string, lastEventId: string): Promise<Array<{ id: number; type: string }>> =>
