@@ -3,6 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
+import { globalValue } from "effect/GlobalValue"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
@@ -73,10 +74,16 @@ export interface StepHolder {
   step: Step | undefined
 }
 
-export const CurrentStep: FiberRef.FiberRef<StepHolder> = FiberRef.unsafeMake<StepHolder>({ step: undefined }, {
-  fork: (holder) => ({ step: holder.step }),
-  join: (parent) => parent
-})
+// One FiberRef for the process, even when a workflow module loaded apart (the CLI's `run FILE`) brings its own
+// copy of this module: its `Agent.run` must see the step the engine runs it for.
+export const CurrentStep: FiberRef.FiberRef<StepHolder> = globalValue(
+  Symbol.for("multi-agent-orchestration/CurrentStep"),
+  () =>
+    FiberRef.unsafeMake<StepHolder>({ step: undefined }, {
+      fork: (holder) => ({ step: holder.step }),
+      join: (parent) => parent
+    })
+)
 
 /** How a step ended. */
 export type StepOutcome<A> =
