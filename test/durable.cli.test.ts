@@ -18,10 +18,13 @@ interface Outcome {
   readonly stderr: string
 }
 
-const start = (args: ReadonlyArray<string>): ChildProcess & { out: { stdout: string; stderr: string } } => {
+const start = (
+  args: ReadonlyArray<string>,
+  env: Record<string, string> = {}
+): ChildProcess & { out: { stdout: string; stderr: string } } => {
   const child = spawn(process.execPath, ["--import", "tsx", bin, ...args], {
     cwd: root,
-    env: { ...process.env, NO_COLOR: "1", OPENAI_API_KEY: "", ANTHROPIC_API_KEY: "" }
+    env: { ...process.env, NO_COLOR: "1", OPENAI_API_KEY: "", ANTHROPIC_API_KEY: "", ...env }
   }) as ChildProcess & { out: { stdout: string; stderr: string } }
   child.out = { stdout: "", stderr: "" }
   child.stdout!.on("data", (chunk) => (child.out.stdout += chunk))
@@ -105,6 +108,30 @@ describe("orchestrate with durable runs", () => {
     const outcome = await finish(resumed)
     assert.strictEqual(outcome.code, 1)
     assert.include(JSON.parse(outcome.stdout).error, "rejected")
+  }, 120_000)
+
+  it("a tool that requires approval: the process is killed while the call waits, a new process approves and the tool runs once", async () => {
+    const dir = scratch()
+    const store = join(dir, "runs.db")
+    const log = join(dir, "published.log")
+    const fixture = join(root, "test/fixtures/tool-approval-workflow.ts")
+    const env = { PUBLISH_LOG: log }
+    const first = start(["run", fixture, "Write about tides", ...simulated, "--store", store, "--run-id", "pub", "--quiet"], env)
+    const [, step] = await waitFor(first, /orchestrate approve pub (\S+)/)
+    assert.match(step!, /^writer\/publish\/\w+$/)
+    first.kill("SIGKILL")
+    await finish(first)
+    assert.isFalse(existsSync(log))
+
+    const approved = await finish(start(["approve", "pub", step!, "--store", store, "--json"], env))
+    assert.strictEqual(approved.code, 0, approved.stderr)
+    const result = JSON.parse(approved.stdout) as { status: string; agentResults: Array<{ status: string; metadata: { toolCalls?: number } }> }
+    assert.strictEqual(result.status, "completed")
+    assert.strictEqual(result.agentResults[0]?.status, "completed")
+    // Run once, by the process that continued the run after the decision.
+    const published = readFileSync(log, "utf8").trim().split("\n")
+    assert.strictEqual(published.length, 1)
+    assert.notStrictEqual(published[0]!.split(" ")[0], String(first.pid))
   }, 120_000)
 
   it("bad stores exit 2 with a clear message: not a database, read-only, no Postgres server", async () => {
