@@ -40,6 +40,8 @@ export const killAndResume = async (options: {
   readonly perProcess: number
   readonly seed: number
   readonly parallel: number
+  /** Stretches the provider's latency, so that each run starts (past its store's setup) well before the first ends. */
+  readonly slow: number
   readonly storeFor: (process: number) => string
 }): Promise<KillReport> => {
   const bundle = await fixture()
@@ -64,9 +66,9 @@ export const killAndResume = async (options: {
     const first = runs[0]!.runId
     const last = runs.at(-1)!.runId
     // The process kills itself at the point asked, so that a busy test process reading its output late does
-    // not move the kill; SLOW stretches the runs so that each starts well before the first ends.
+    // not move the kill.
     const killed = await runFixture(bundle, [store, spec, String(options.seed)], {
-      env: { KILL_WHEN: `${first}:${firstAfter},${last}:1`, KILL_DELAY: String(delay), SLOW: "2" }
+      env: { KILL_WHEN: `${first}:${firstAfter},${last}:1`, KILL_DELAY: String(delay), SLOW: String(options.slow) }
     })
     assert.strictEqual(killed.signal, "SIGKILL", `process ${p}: ${killed.stderr}`)
     const recorded: Array<number> = []
@@ -96,7 +98,7 @@ const summary = (name: string, report: KillReport) => {
 describe("durable runs survive SIGKILL", () => {
   it("SQLite: 20 kills at random moments, each resumed to the uninterrupted result", async () => {
     const dir = mkdtempSync(join(tmpdir(), "durable-sqlite-"))
-    const report = await killAndResume({ kills: 20, perProcess: 4, seed: 7, parallel: 2, storeFor: (p) => join(dir, `runs-${p}.db`) })
+    const report = await killAndResume({ kills: 20, perProcess: 4, seed: 7, parallel: 2, slow: 2, storeFor: (p) => join(dir, `runs-${p}.db`) })
     summary("SQLite", report)
   }, 300_000)
 })
@@ -110,7 +112,7 @@ describe("durable runs on Postgres", () => {
 
   it("Postgres: 20 kills at random moments, each resumed to the uninterrupted result", async () => {
     const url = freshDatabase(postgres, "kills")
-    const report = await killAndResume({ kills: 20, perProcess: 4, seed: 11, parallel: 2, storeFor: () => url })
+    const report = await killAndResume({ kills: 20, perProcess: 4, seed: 11, parallel: 2, slow: 4, storeFor: () => url })
     summary("Postgres", report)
   }, 300_000)
 
