@@ -6,7 +6,8 @@
  * each step is retried, time-bounded, counted and charged to the agent like any other call. Tool calls run on
  * the agent's fiber (so interrupting the agent or the run interrupts them), emit `tool_call` and `tool_result`,
  * and hold a permit of the run's tool limit (`maxConcurrentAgents` tool calls in flight across the run). A
- * failing tool never fails the agent: its error goes back to the model as the tool's result.
+ * failing tool never fails the agent: its error goes back to the model as the tool's result. A tool annotated
+ * with `RequiresApproval` first waits for a person's decision (see toolApproval.ts).
  *
  * The toolkit is used through its own methods only (`yield* toolkit`, `handle`), so that this module needs
  * `@effect/ai` for its types alone.
