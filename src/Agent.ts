@@ -12,6 +12,7 @@ import * as Effect from "effect/Effect"
 import type * as Schema from "effect/Schema"
 import type { AgentError } from "./AgentError.js"
 import { outputSpec } from "./internal/structured.js"
+import * as ToolApproval from "./internal/toolApproval.js"
 import { defaultMaxSteps as maxStepsDefault, runLoop, type ToolCallRecord as Record_ } from "./internal/toolLoop.js"
 import type * as Provider from "./Provider.js"
 import type { ProviderError } from "./ProviderError.js"
@@ -32,6 +33,47 @@ export const defaultMaxSteps: number = maxStepsDefault
  * @category Models
  */
 export type ToolCallRecord = Record_
+
+/**
+ * How a tool that requires approval asks for it: `timeout` (from the first request, kept across restarts;
+ * default: wait forever) and `prompt`, what the person is shown, from the call's parameters.
+ *
+ * @since 0.2.0
+ * @category Models
+ */
+export type ApprovalSettings = ToolApproval.ApprovalSettings
+
+/**
+ * The annotation that marks a tool as requiring a person's approval before each call runs:
+ * `tool.annotate(Agent.RequiresApproval, { timeout: "1 day" })`.
+ *
+ * When the model calls it inside a durable run, the run emits `approval_requested` (its `step` names the
+ * agent, the tool and a digest of the parameters) and waits for `Orchestrator.approve(runId, step, ...)` or
+ * `orchestrate approve RUN STEP`, as an approval step does (`durable.onApproval: "suspend"` ends the process
+ * instead, to be resumed after the decision). Approved, the tool runs; rejected, the model gets the refusal and
+ * its note as the tool's error, and goes on; with no decision within `timeout`, the model is told that it timed
+ * out. Outside a durable run the call cannot wait: the model is told so. While a call waits, the agent's
+ * `timeoutSeconds` is paused and the call holds no permit of the run's tool limit.
+ *
+ * @since 0.2.0
+ * @category Annotations
+ * @example
+ * ```ts
+ * import { Tool } from "@effect/ai"
+ * import { Schema } from "effect"
+ * import { Agent } from "multi-agent-orchestration"
+ *
+ * const SendEmail = Tool.make("send_email", {
+ *   description: "Send an email",
+ *   parameters: { to: Schema.String, body: Schema.String },
+ *   success: Schema.String
+ * }).annotate(Agent.RequiresApproval, {
+ *   timeout: "1 day",
+ *   prompt: (params) => `Send this email? ${JSON.stringify(params)}`
+ * })
+ * ```
+ */
+export const RequiresApproval: typeof ToolApproval.RequiresApproval = ToolApproval.RequiresApproval
 
 /**
  * Options of `Agent.run`.

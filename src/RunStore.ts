@@ -65,7 +65,8 @@ export class RunNotFound extends Schema.TaggedError<RunNotFound>("multi-agent-or
 
 /**
  * Another process holds the run's lease. It expires at `expiresAt` (milliseconds since the epoch) unless its
- * holder renews it; a crashed holder stops renewing, so its lease can then be taken over.
+ * holder renews it; a crashed holder stops renewing, so its lease can then be taken over. A running process
+ * whose lease was taken over (it stalled past the lease) fails with it too, having stopped writing.
  *
  * @since 0.2.0
  * @category Errors
@@ -78,6 +79,14 @@ export class RunHeld extends Schema.TaggedError<RunHeld>("multi-agent-orchestrat
     return `Run "${this.runId}" is held by ${this.holder} until ${new Date(this.expiresAt).toISOString()}`
   }
 }
+
+/**
+ * The holder a `RunHeld` names when the lease a process lost was since released by the process that took it.
+ *
+ * @since 0.2.0
+ * @category Constants
+ */
+export const nobody = "nobody (taken over, then released)"
 
 /**
  * One way a resumed run differs from the stored one.
@@ -228,6 +237,11 @@ export interface StoredEvent {
  * @category Models
  */
 export interface Batch {
+  /**
+   * The lease holder writing: the batch is written only while it still holds the run's lease, else the write
+   * fails with `RunHeld` and writes nothing (a process whose lease was taken over never mixes its results in).
+   */
+  readonly holder?: string | undefined
   readonly steps: ReadonlyArray<StepRecord>
   readonly events: ReadonlyArray<StoredEvent>
   readonly progress: number
@@ -272,9 +286,14 @@ export interface Service {
     ttlMillis: number,
     takeOverFrom?: string
   ) => Effect.Effect<void, RunHeld | RunStoreError>
+  /**
+   * Extends the lease `holder` has for `ttlMillis`; fails with `RunHeld` when it no longer has it (it expired and
+   * another process took the run over, or released it), and then takes nothing.
+   */
+  readonly renew: (runId: string, holder: string, ttlMillis: number) => Effect.Effect<void, RunHeld | RunStoreError>
   readonly release: (runId: string, holder: string) => Effect.Effect<void, RunStoreError>
   readonly steps: (runId: string) => Effect.Effect<ReadonlyArray<StepRecord>, RunStoreError>
-  readonly append: (runId: string, batch: Batch) => Effect.Effect<void, RunStoreError>
+  readonly append: (runId: string, batch: Batch) => Effect.Effect<void, RunHeld | RunStoreError>
   readonly setStatus: (runId: string, status: RunStatus, result?: string) => Effect.Effect<void, RunStoreError>
   /** The run's events after `afterSequence`, in order. */
   readonly events: (runId: string, afterSequence: number) => Effect.Effect<ReadonlyArray<StoredEvent>, RunStoreError>

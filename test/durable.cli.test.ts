@@ -6,6 +6,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { assert, describe, it } from "@effect/vitest"
+import WS from "ws"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
 const bin = join(root, "src/bin/orchestrate.ts")
@@ -17,10 +18,13 @@ interface Outcome {
   readonly stderr: string
 }
 
-const start = (args: ReadonlyArray<string>): ChildProcess & { out: { stdout: string; stderr: string } } => {
+const start = (
+  args: ReadonlyArray<string>,
+  env: Record<string, string> = {}
+): ChildProcess & { out: { stdout: string; stderr: string } } => {
   const child = spawn(process.execPath, ["--import", "tsx", bin, ...args], {
     cwd: root,
-    env: { ...process.env, NO_COLOR: "1", OPENAI_API_KEY: "", ANTHROPIC_API_KEY: "" }
+    env: { ...process.env, NO_COLOR: "1", OPENAI_API_KEY: "", ANTHROPIC_API_KEY: "", ...env }
   }) as ChildProcess & { out: { stdout: string; stderr: string } }
   child.out = { stdout: "", stderr: "" }
   child.stdout!.on("data", (chunk) => (child.out.stdout += chunk))
@@ -106,6 +110,30 @@ describe("orchestrate with durable runs", () => {
     assert.include(JSON.parse(outcome.stdout).error, "rejected")
   }, 120_000)
 
+  it("a tool that requires approval: the process is killed while the call waits, a new process approves and the tool runs once", async () => {
+    const dir = scratch()
+    const store = join(dir, "runs.db")
+    const log = join(dir, "published.log")
+    const fixture = join(root, "test/fixtures/tool-approval-workflow.ts")
+    const env = { PUBLISH_LOG: log }
+    const first = start(["run", fixture, "Write about tides", ...simulated, "--store", store, "--run-id", "pub", "--quiet"], env)
+    const [, step] = await waitFor(first, /orchestrate approve pub (\S+)/)
+    assert.match(step!, /^writer\/publish\/\w+$/)
+    first.kill("SIGKILL")
+    await finish(first)
+    assert.isFalse(existsSync(log))
+
+    const approved = await finish(start(["approve", "pub", step!, "--store", store, "--json"], env))
+    assert.strictEqual(approved.code, 0, approved.stderr)
+    const result = JSON.parse(approved.stdout) as { status: string; agentResults: Array<{ status: string; metadata: { toolCalls?: number } }> }
+    assert.strictEqual(result.status, "completed")
+    assert.strictEqual(result.agentResults[0]?.status, "completed")
+    // Run once, by the process that continued the run after the decision.
+    const published = readFileSync(log, "utf8").trim().split("\n")
+    assert.strictEqual(published.length, 1)
+    assert.notStrictEqual(published[0]!.split(" ")[0], String(first.pid))
+  }, 120_000)
+
   it("bad stores exit 2 with a clear message: not a database, read-only, no Postgres server", async () => {
     const dir = scratch()
     const junk = join(dir, "junk.db")
@@ -149,7 +177,53 @@ describe("orchestrate with durable runs", () => {
     assert.include(types.slice(0, 4), "agent_start")
     assert.strictEqual(types.at(-1), "workflow_complete")
   }, 120_000)
+  it("a WebSocket client that reconnects with ?lastEventId= after a restart gets the events it missed, from the store", async () => {
+    const dir = scratch()
+    const store = join(dir, "runs.db")
+    const first = start(["run", workflow, "Write about tides", ...simulated, "--store", store, "--run-id", "ws", "--quiet"])
+    await waitFor(first, /orchestrate approve ws review/)
+    first.kill("SIGKILL")
+    await finish(first)
+    const second = start(["approve", "ws", "review", "--store", store, "--quiet", "--serve", "127.0.0.1:0"])
+    const [, url] = await waitFor(second, /Serving the run at (http:\/\/\S+\/) /)
+    await waitFor(second, /The run is over/)
+    const base = `${url!.replace("http", "ws")}ws`
+    const [resumed, fromHeader, seenAll] = await Promise.all([
+      wsEvents(`${base}?lastEventId=2`),
+      wsEvents(base, { "last-event-id": "4" }),
+      wsEvents(`${base}?lastEventId=100000`)
+    ])
+    second.kill("SIGINT")
+    await finish(second)
+    const ids = resumed.events.map((event) => event.sequence)
+    assert.strictEqual(ids[0], 3)
+    for (let i = 1; i < ids.length; i++) assert.strictEqual(ids[i], ids[i - 1]! + 1)
+    const types = resumed.events.map((event) => event.type)
+    // Events of the first process (its agent), then the resumed run's, ending with its completion; then close 1000.
+    assert.include(types.slice(0, 4), "agent_start")
+    assert.strictEqual(types.at(-1), "workflow_complete")
+    assert.strictEqual(resumed.close, 1000)
+    assert.deepStrictEqual(fromHeader.events, resumed.events.filter((event) => event.sequence > 4))
+    // A client that saw the end gets nothing more.
+    assert.deepStrictEqual(seenAll, { events: [], close: 1000 })
+  }, 120_000)
 })
+
+/** The events a WebSocket client receives (sequence and type) until the server closes the socket, and the close code. */
+const wsEvents = (
+  url: string,
+  headers: Record<string, string> = {}
+): Promise<{ events: Array<{ sequence: number; type: string }>; close: number }> =>
+  new Promise((resolve, reject) => {
+    const events: Array<{ sequence: number; type: string }> = []
+    const socket = new WS(url, { headers })
+    socket.on("message", (data) => {
+      const event = JSON.parse(data.toString()) as { sequence: number; type: string }
+      events.push({ sequence: event.sequence, type: event.type })
+    })
+    socket.on("error", reject)
+    socket.on("close", (close) => resolve({ events, close }))
+  })
 
 /** Reads SSE frames until `workflow_complete`, asking to resume after `lastEventId`. */
 const sse = (url: string, lastEventId: string): Promise<Array<{ id: number; type: string }>> =>

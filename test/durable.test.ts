@@ -156,6 +156,145 @@ describe("durable runs", () => {
     }).pipe(Effect.provide(RunStore.layerMemory)))
 })
 
+describe("a lease lost mid-run", () => {
+  /** The simulated provider, 10 s a call, its answers marked with the process they came from. */
+  const marked = (mark: string) => {
+    const log = { calls: 0 }
+    const layer = Layer.effect(
+      Provider.Provider,
+      Effect.map(Provider.makeSimulated({ latency: "10 seconds" }), (simulated) =>
+        Provider.Provider.of({
+          ...simulated,
+          complete: (request) =>
+            Effect.suspend(() => {
+              log.calls++
+              return Effect.map(simulated.complete(request), (completion) => ({ ...completion, content: `[${mark}] ${completion.content}` }))
+            })
+        }))
+    )
+    return { log, layer }
+  }
+
+  /** The memory store, where the first process to take a lease stalls for a minute on renewing it (the holders, in order). */
+  const stalledFirstHolder = () => {
+    const holders: Array<string> = []
+    const layer = Layer.effect(
+      RunStore.RunStore,
+      Effect.map(RunStore.RunStore, (store) =>
+        RunStore.RunStore.of({
+          ...store,
+          acquire: (runId, holder, ttl, from) =>
+            Effect.tap(store.acquire(runId, holder, ttl, from), () => {
+              if (!holders.includes(holder)) holders.push(holder)
+            }),
+          renew: (runId, holder, ttl) =>
+            holder === holders[0]
+              ? Effect.zipRight(Effect.sleep("1 minute"), store.renew(runId, holder, ttl))
+              : store.renew(runId, holder, ttl)
+        }))
+    ).pipe(Layer.provideMerge(RunStore.layerMemory))
+    return { holders, layer }
+  }
+
+  it.effect("a process whose lease expired and was taken over stops writing and fails with RunHeld", () => {
+    const stalled = stalledFirstHolder()
+    return Effect.gen(function*() {
+      const four = fixedWorkflow(tasks("t1", "t2", "t3", "t4"))
+      const one = { ...config, maxConcurrentAgents: 1 }
+      const a = marked("A")
+      const b = marked("B")
+      const first = yield* Effect.fork(
+        Effect.provide(Orchestrator.run(four, "Tides", { config: one, durable: { runId: "r", leaseSeconds: 30 } }), a.layer)
+      )
+      // A records t1 to t3 (10 s each) and is on t4 when its 30 s lease, never renewed, has expired.
+      yield* TestClock.adjust("35 seconds")
+      const store = yield* RunStore.RunStore
+      const agents = (steps: ReadonlyArray<RunStore.StepRecord>) => steps.filter((step) => step.kind === "agent")
+      assert.deepStrictEqual(agents(yield* store.steps("r")).map((step) => step.key).sort(), ["t1", "t2", "t3"])
+      const second = yield* Effect.fork(Effect.provide(Orchestrator.resume(four, "r", { config: one }), b.layer))
+      // A's t4 is answered at 40 s, B's at 45 s.
+      yield* TestClock.adjust("10 seconds")
+      const lost = yield* Effect.flip(Fiber.join(first))
+      assert.strictEqual(lost._tag, "RunHeld")
+      if (lost._tag === "RunHeld") assert.strictEqual(lost.holder, stalled.holders[1])
+      const resumed = yield* Fiber.join(second)
+      assert.strictEqual(resumed.status, "completed")
+      // t1 to t3 are A's, replayed; t4 is B's alone: A's answer, come after the takeover, was never written.
+      assert.deepStrictEqual(resumed.agentResults.map((r) => r.content.slice(0, 3)), ["[A]", "[A]", "[A]", "[B]"])
+      const t4 = (yield* store.steps("r")).find((step) => step.key === "t4")
+      assert.include(t4?.record, "[B]")
+      assert.notInclude(t4?.record, "[A]")
+      assert.strictEqual(a.log.calls, 4)
+      assert.strictEqual(b.log.calls, 1)
+      const run = Option.getOrThrow(yield* store.get("r"))
+      // B's final status stands: A did not mark the run interrupted on its way out.
+      assert.strictEqual(run.status, "completed")
+      // One completion of t4 in the stored events: B's.
+      const events = (yield* store.events("r", 0)).map((event) => JSON.parse(event.json) as { type: string; data: { subtaskId?: string } })
+      assert.strictEqual(events.filter((event) => event.type === "agent_complete" && event.data.subtaskId === "t4").length, 1)
+    }).pipe(Effect.provide(stalled.layer))
+  })
+
+  it.effect("a process that wakes after the run was taken over and finished writes nothing and fails with RunHeld", () => {
+    const stalled = stalledFirstHolder()
+    return Effect.gen(function*() {
+      const two = fixedWorkflow(tasks("t1", "t2"))
+      const one = { ...config, maxConcurrentAgents: 1 }
+      const slow = Layer.effect(
+        Provider.Provider,
+        Effect.map(Provider.makeSimulated({ latency: "100 seconds" }), (simulated) => Provider.Provider.of(simulated))
+      )
+      const first = yield* Effect.fork(
+        Effect.provide(Orchestrator.run(two, "Tides", { config: one, durable: { runId: "r", leaseSeconds: 30 } }), slow)
+      )
+      yield* TestClock.adjust("31 seconds")
+      // B takes the run over and finishes it (released) while A's first call still hangs.
+      const second = yield* Effect.fork(Effect.provide(Orchestrator.resume(two, "r", { config: one }), marked("B").layer))
+      yield* TestClock.adjust("20 seconds")
+      assert.strictEqual((yield* Fiber.join(second)).status, "completed")
+      const store = yield* RunStore.RunStore
+      const before = Option.getOrThrow(yield* store.get("r"))
+      assert.strictEqual(before.leaseHolder, undefined)
+      yield* TestClock.adjust("100 seconds")
+      const lost = yield* Effect.flip(Fiber.join(first))
+      assert.strictEqual(lost._tag, "RunHeld")
+      const after = Option.getOrThrow(yield* store.get("r"))
+      assert.strictEqual(after.status, "completed")
+      assert.strictEqual(after.result, before.result)
+      assert.strictEqual(after.updatedAt, before.updatedAt)
+      const agents = (yield* store.steps("r")).filter((step) => step.kind === "agent")
+      assert.deepStrictEqual(agents.map((step) => step.record.includes("[B]")), [true, true])
+    }).pipe(Effect.provide(stalled.layer))
+  })
+
+  it.live("on SQLite, a write or renewal of a holder that lost the lease is refused with RunHeld and writes nothing", () =>
+    Effect.gen(function*() {
+      const store = yield* RunStore.RunStore
+      yield* store.create({ runId: "r", workflow: "w", title: "t", task: "Tides", fingerprint: "f", identity: "{}" })
+      yield* store.acquire("r", "host:1:a", 1)
+      yield* Effect.sleep("5 millis")
+      // The lease of a has expired: b takes the run over.
+      yield* store.acquire("r", "host:2:b", 60_000)
+      const batch = (holder: string, key: string) => ({
+        holder,
+        steps: [{ key, kind: "agent", record: "{}" }],
+        events: [],
+        progress: 0.5,
+        cost: 1,
+        agents: 1
+      })
+      const refused = yield* Effect.flip(store.append("r", batch("host:1:a", "from-a")))
+      assert.strictEqual(refused._tag, "RunHeld")
+      if (refused._tag === "RunHeld") assert.strictEqual(refused.holder, "host:2:b")
+      assert.strictEqual((yield* Effect.flip(store.renew("r", "host:1:a", 60_000)))._tag, "RunHeld")
+      yield* store.append("r", batch("host:2:b", "from-b"))
+      yield* store.renew("r", "host:2:b", 60_000)
+      assert.deepStrictEqual((yield* store.steps("r")).map((step) => step.key), ["from-b"])
+      yield* store.release("r", "host:2:b")
+      assert.strictEqual((yield* Effect.flip(store.renew("r", "host:2:b", 60_000)))._tag, "RunHeld")
+    }).pipe(Effect.provide(RunStore.layerSqlite({ filename: join(mkdtempSync(join(tmpdir(), "durable-lease-")), "runs.db") }))))
+})
+
 /** Runs `workflow` durably as run "r" with the store in context, stopping at a call if asked. */
 const memoryRun = (
   provider: ReturnType<typeof counted>,

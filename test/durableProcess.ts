@@ -2,7 +2,7 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import { mkdirSync, mkdtempSync } from "node:fs"
 import { join } from "node:path"
-import { fileURLToPath } from "node:url"
+import { fileURLToPath, pathToFileURL } from "node:url"
 import { build } from "esbuild"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
@@ -30,6 +30,20 @@ export const bundleFixture = async (): Promise<string> => {
   return outfile
 }
 
+/** The bundle's exports, to run the fixture in the test process with the very code the child processes run. */
+export interface FixtureModule {
+  readonly runAll: (options: {
+    readonly store: string
+    readonly runs: ReadonlyArray<{ readonly runId: string; readonly after?: number }>
+    readonly seed: number
+    readonly plain?: boolean
+  }) => Promise<Array<Finished>>
+  readonly recordedCalls: (store: string, runId: string) => Promise<number>
+}
+
+export const importFixture = (bundle: string): Promise<FixtureModule> =>
+  import(pathToFileURL(bundle).href) as Promise<FixtureModule>
+
 export interface Finished {
   readonly status: string
   readonly finalSynthesis: string | undefined
@@ -44,29 +58,45 @@ export interface Outcome {
   readonly code: number | null
   readonly signal: NodeJS.Signals | null
   readonly calls: number
+  /** Calls by run id, for a process of several runs. */
+  readonly callsOf: ReadonlyMap<string, number>
   readonly stdout: string
   readonly stderr: string
   readonly result: Finished | undefined
 }
 
-/** Runs the fixture; with `killAfterCalls`, sends SIGKILL as soon as that many provider calls have started. */
+/**
+ * Runs the fixture; with `killAfterCalls`, sends SIGKILL as soon as that many provider calls have started, with
+ * `killWhen`, as soon as it holds of the calls started so far by run id.
+ */
 export const runFixture = (
   bundle: string,
   args: ReadonlyArray<string>,
-  options: { readonly killAfterCalls?: number; readonly env?: Record<string, string> } = {}
+  options: {
+    readonly killAfterCalls?: number
+    readonly killWhen?: (callsOf: ReadonlyMap<string, number>) => boolean
+    readonly env?: Record<string, string>
+  } = {}
 ): Promise<Outcome> =>
   new Promise((resolve, reject) => {
     const child: ChildProcess = spawn(process.execPath, [bundle, ...args], { cwd: root, env: { ...process.env, NO_COLOR: "1", ...options.env } })
     let stdout = ""
     let stderr = ""
     let calls = 0
+    const callsOf = new Map<string, number>()
+    let partial = ""
     child.stdout!.on("data", (chunk: Buffer) => {
       const text = chunk.toString()
       stdout += text
-      for (const line of text.split("\n")) {
-        if (line !== "call") continue
+      const lines = (partial + text).split("\n")
+      partial = lines.pop()!
+      for (const line of lines) {
+        if (line !== "call" && !line.startsWith("call ")) continue
+        const runId = line.slice(5)
+        callsOf.set(runId, (callsOf.get(runId) ?? 0) + 1)
         calls++
         if (options.killAfterCalls !== undefined && calls === options.killAfterCalls) child.kill("SIGKILL")
+        if (options.killWhen?.(callsOf) === true) child.kill("SIGKILL")
       }
     })
     child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()))
@@ -74,7 +104,7 @@ export const runFixture = (
     child.on("close", (code, signal) => {
       const last = stdout.trim().split("\n").at(-1)
       const result = last !== undefined && last.startsWith("{") ? JSON.parse(last) as Finished : undefined
-      resolve({ code, signal, calls, stdout, stderr, result })
+      resolve({ code, signal, calls, callsOf, stdout, stderr, result })
     })
   })
 

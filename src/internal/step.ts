@@ -3,6 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
+import { globalValue } from "effect/GlobalValue"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
@@ -75,13 +76,25 @@ export interface StepHolder {
   step: Step | undefined
 }
 
-/** The holder of fibers whose ancestors never set `CurrentStep`: shared by all of them. */
-export const sharedHolder: StepHolder = { step: undefined }
+/**
+ * The holder of fibers whose ancestors never set `CurrentStep`, shared by all of them. One for the process,
+ * like `CurrentStep` itself.
+ */
+export const sharedHolder: StepHolder = globalValue(
+  Symbol.for("multi-agent-orchestration/CurrentStep/shared"),
+  (): StepHolder => ({ step: undefined })
+)
 
-export const CurrentStep: FiberRef.FiberRef<StepHolder> = FiberRef.unsafeMake<StepHolder>(sharedHolder, {
-  fork: (holder) => ({ step: holder.step }),
-  join: (parent) => parent
-})
+// One FiberRef for the process, even when a workflow module loaded apart (the CLI's `run FILE`) brings its own
+// copy of this module: its `Agent.run` must see the step the engine runs it for.
+export const CurrentStep: FiberRef.FiberRef<StepHolder> = globalValue(
+  Symbol.for("multi-agent-orchestration/CurrentStep"),
+  () =>
+    FiberRef.unsafeMake<StepHolder>(sharedHolder, {
+      fork: (holder) => ({ step: holder.step }),
+      join: (parent) => parent
+    })
+)
 
 /** How a step ended. */
 export type StepOutcome<A> =

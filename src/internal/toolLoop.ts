@@ -6,7 +6,8 @@
  * each step is retried, time-bounded, counted and charged to the agent like any other call. Tool calls run on
  * the agent's fiber (so interrupting the agent or the run interrupts them), emit `tool_call` and `tool_result`,
  * and hold a permit of the run's tool limit (`maxConcurrentAgents` tool calls in flight across the run). A
- * failing tool never fails the agent: its error goes back to the model as the tool's result.
+ * failing tool never fails the agent: its error goes back to the model as the tool's result. A tool annotated
+ * with `RequiresApproval` first waits for a person's decision (see toolApproval.ts).
  *
  * The toolkit is used through its own methods only (`yield* toolkit`, `handle`), so that this module needs
  * `@effect/ai` for its types alone.
@@ -30,6 +31,7 @@ import { describeError } from "./describe.js"
 import { emit, type RunEnv } from "./env.js"
 import { excerpt } from "./providers/redact.js"
 import { CurrentStep, type Step } from "./step.js"
+import { approvalSettingsOf, decideCall, refusal } from "./toolApproval.js"
 import {
   cachedJsonSchemaOf,
   decodeReply,
@@ -183,7 +185,10 @@ const messageOf = (record: ToolCallRecord): Provider.ToolMessage => ({
   ...(record.isFailure ? { isError: true } : {})
 })
 
-/** Runs one tool call on behalf of the agent step of the current fiber, if any. */
+/**
+ * Runs one tool call on behalf of the agent step of the current fiber, if any. A tool that requires approval
+ * waits for the decision first, without holding a permit of the run's tool limit.
+ */
 const callTool = (
   handler: Toolkit.WithHandler<Record<string, Tool.Any>>,
   names: ReadonlyArray<string>,
@@ -193,11 +198,21 @@ const callTool = (
 ): Effect.Effect<ToolCallRecord, never, unknown> =>
   Effect.withFiberRuntime((fiber) => {
     const agent: Step | undefined = fiber.getFiberRef(CurrentStep).step
+    const limit = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+      agent === undefined ? effect : limitOf(agent.node.env).withPermits(1)(effect)
+    const approval = names.includes(call.name) ? approvalSettingsOf(handler.tools[call.name]) : undefined
+    const tool = approval === undefined
+      ? attempt(handler, names, call, timeout)
+      : Effect.flatMap(
+        decideCall(agent, call.name, call.params, approval),
+        (decision) =>
+          decision._tag === "Approved" ? limit(attempt(handler, names, call, timeout)) : Effect.succeed(failedWith(refusal(decision)))
+      )
     const run = Effect.gen(function*() {
       const ids = agent === undefined ? undefined : { subtaskId: agent.subtaskId, toolCallId: call.id, tool: call.name, step }
       if (agent !== undefined) emit(agent.node, "tool_call", { ...ids!, params: call.params }, agent.agentId)
       const started = yield* Clock.currentTimeMillis
-      const outcome = yield* attempt(handler, names, call, timeout)
+      const outcome = yield* tool
       const durationMillis = (yield* Clock.currentTimeMillis) - started
       if (agent !== undefined) {
         emit(agent.node, "tool_result", {
@@ -209,7 +224,7 @@ const callTool = (
       }
       return { id: call.id, name: call.name, params: call.params, step, durationMillis, ...outcome }
     })
-    return agent === undefined ? run : limitOf(agent.node.env).withPermits(1)(run)
+    return approval === undefined ? limit(run) : run
   })
 
 const initialMessages = (options: LoopOptions): Array<Provider.Message> => {

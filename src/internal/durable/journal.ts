@@ -12,7 +12,7 @@ import { BudgetExceeded } from "../../OrchestratorError.js"
 import type { OrchestratorEvent } from "../../OrchestratorEvent.js"
 import type * as Provider from "../../Provider.js"
 import type { ProviderError } from "../../ProviderError.js"
-import type { Batch, RunStoreError, Service as Store, StepRecord, StoredEvent } from "../../RunStore.js"
+import type { Batch, RunHeld, RunStoreError, Service as Store, StepRecord, StoredEvent } from "../../RunStore.js"
 import { SubTask } from "../../SubTask.js"
 import { SynthesisResult } from "../../SynthesisResult.js"
 import type { Usage } from "../../Usage.js"
@@ -96,7 +96,7 @@ export interface Journal {
   /** Writes what is queued, repeatedly, until stopped. */
   readonly writer: Effect.Effect<never>
   /** Waits until everything queued so far is written; fails with the first write error. */
-  readonly drain: Effect.Effect<void, RunStoreError>
+  readonly drain: Effect.Effect<void, RunStoreError | RunHeld>
   readonly progress: { value: number; cost: number; agents: number }
 }
 
@@ -104,7 +104,11 @@ export const make = (options: {
   readonly runId: string
   readonly store: Store
   readonly durable: DurableOptions
+  /** The lease holder: every write is made only while it holds the run. */
+  readonly holder: string
   readonly onSuspend: () => void
+  /** The lease was taken over: nothing more is written. */
+  readonly onLost: (held: RunHeld) => void
   readonly steps: ReadonlyArray<StepRecord>
   readonly lastSequence: number
 }): Journal => {
@@ -116,8 +120,8 @@ export const make = (options: {
   let pendingEvents: Array<StoredEvent> = []
   let wake: ((effect: Effect.Effect<void>) => void) | undefined
   let writing = false
-  let failure: RunStoreError | undefined
-  const drained: Array<(effect: Effect.Effect<void, RunStoreError>) => void> = []
+  let failure: RunStoreError | RunHeld | undefined
+  const drained: Array<(effect: Effect.Effect<void, RunStoreError | RunHeld>) => void> = []
   const progress = { value: 0, cost: 0, agents: 0 }
 
   const notify = () => {
@@ -182,6 +186,7 @@ export const make = (options: {
     }
     writing = true
     const batch: Batch = {
+      holder: options.holder,
       steps: pendingSteps,
       events: pendingEvents,
       progress: progress.value,
@@ -190,13 +195,23 @@ export const make = (options: {
     }
     pendingSteps = []
     pendingEvents = []
-    return Effect.catchAll(store.append(runId, batch), (error) =>
-      Effect.zipRight(
-        Effect.logWarning("A durable run could not write its journal", error.message),
+    // Once the lease is lost, what this process still finishes is dropped: the run is someone else's.
+    if (failure?._tag === "RunHeld") return Effect.void
+    return store.append(runId, batch).pipe(
+      Effect.catchTag("RunHeld", (held) =>
         Effect.sync(() => {
-          failure ??= error
-        })
-      ))
+          failure = held
+          options.onLost(held)
+        })),
+      Effect.catchAll((error) =>
+        Effect.zipRight(
+          Effect.logWarning("A durable run could not write its journal", error.message),
+          Effect.sync(() => {
+            failure ??= error
+          })
+        )
+      )
+    )
   })
 
   const journal: Journal = {
@@ -321,7 +336,7 @@ export const make = (options: {
       if (!writing && pendingSteps.length === 0 && pendingEvents.length === 0) {
         return failure === undefined ? Effect.void : Effect.fail(failure)
       }
-      return Effect.async<void, RunStoreError>((resume) => {
+      return Effect.async<void, RunStoreError | RunHeld>((resume) => {
         drained.push(resume)
         notify()
       })

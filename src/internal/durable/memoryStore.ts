@@ -4,6 +4,7 @@ import * as Option from "effect/Option"
 import {
   type Approval,
   ApprovalNotFound,
+  nobody,
   type NewRun,
   RunHeld,
   type Service,
@@ -26,6 +27,11 @@ export const make = (): Service => {
   const update = (runId: string, change: (run: StoredRun) => StoredRun) => {
     const found = entry(runId)
     if (found !== undefined) found.run = change(found.run)
+  }
+  // The lease is no longer the caller's: who has it now (or nobody, once the one who took it over released it).
+  const lostBy = (runId: string) => {
+    const run = entry(runId)?.run
+    return new RunHeld({ runId, holder: run?.leaseHolder ?? nobody, expiresAt: run?.leaseExpiresAt ?? 0 })
   }
   return {
     location: "memory",
@@ -64,19 +70,28 @@ export const make = (): Service => {
         }
         return new RunHeld({ runId, holder: leaseHolder, expiresAt: leaseExpiresAt ?? 0 })
       }),
+    renew: (runId, holder, ttlMillis) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        const found = entry(runId)
+        if (found === undefined || found.run.leaseHolder !== holder) return lostBy(runId)
+        found.run = { ...found.run, leaseExpiresAt: now + ttlMillis }
+        return Effect.void
+      }),
     release: (runId, holder) =>
       Effect.sync(() =>
         update(runId, (run) => run.leaseHolder === holder ? { ...run, leaseHolder: undefined, leaseExpiresAt: undefined } : run)
       ),
     steps: (runId) => Effect.sync(() => [...(entry(runId)?.steps.values() ?? [])]),
     append: (runId, batch) =>
-      Effect.map(Clock.currentTimeMillis, (now) => {
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
         const found = entry(runId)
-        if (found === undefined) return
+        if (found === undefined) return Effect.void
+        if (batch.holder !== undefined && found.run.leaseHolder !== batch.holder) return lostBy(runId)
         for (const step of batch.steps) if (!found.steps.has(step.key)) found.steps.set(step.key, step)
         const last = found.events.at(-1)?.sequence ?? 0
         for (const event of batch.events) if (event.sequence > last) found.events.push(event)
         found.run = { ...found.run, progress: batch.progress, cost: batch.cost, agents: batch.agents, updatedAt: now }
+        return Effect.void
       }),
     setStatus: (runId, status, result) =>
       Effect.map(Clock.currentTimeMillis, (now) =>

@@ -1,10 +1,10 @@
 import * as Deferred from "effect/Deferred"
+import * as Either from "effect/Either"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
-import * as Schedule from "effect/Schedule"
 import { hostname } from "node:os"
 import { AwaitingApproval, type OrchestratorError } from "../../OrchestratorError.js"
 import * as OrchestratorResult from "../../OrchestratorResult.js"
@@ -100,23 +100,31 @@ export const run = <R>(
     return yield* Effect.scoped(Effect.gen(function*() {
       const stop = yield* Deferred.make<void>()
       const lost = yield* Deferred.make<RunHeld>()
+      // Losing the lease (it expired while this process stalled, and another took the run over) stops the run;
+      // the journal writes nothing from then on.
+      const loseLease = (held: RunHeld) => Deferred.unsafeDone(lost, Exit.succeed(held))
       const journal = Journal.make({
         runId,
         store,
         durable,
+        holder,
         steps: yield* store.steps(runId),
         lastSequence: yield* store.lastSequence(runId),
-        onSuspend: () => Deferred.unsafeDone(stop, Exit.void)
+        onSuspend: () => Deferred.unsafeDone(stop, Exit.void),
+        onLost: loseLease
       })
       yield* Effect.forkScoped(journal.writer)
-      // The lease is renewed while the run holds it; losing it (a takeover after a long stall) stops the run.
+      // The lease is renewed while the run holds it, every third of its length.
       yield* Effect.forkScoped(
-        store.acquire(runId, holder, ttl).pipe(
+        Effect.sleep(Duration.millis(ttl / 3)).pipe(
+          Effect.zipRight(store.renew(runId, holder, ttl)),
           Effect.catchTag("RunStoreError", (error) => Effect.logWarning("Could not renew the lease of a durable run", error.message)),
-          Effect.repeat(Schedule.spaced(Duration.millis(ttl / 3))),
-          Effect.catchTag("RunHeld", (held) => Deferred.succeed(lost, held))
+          Effect.forever,
+          Effect.catchTag("RunHeld", (held) => Effect.sync(() => loseLease(held)))
         )
       )
+      const stillHeld = Effect.flatMap(Deferred.poll(lost), (held) =>
+        Option.isSome(held) ? Effect.flatMap(held.value, (error) => Effect.fail(error)) : store.renew(runId, holder, ttl))
       yield* store.setStatus(runId, "running")
       const provider = yield* Provider.Provider
       const stopped = Effect.raceFirst(Deferred.await(stop), Deferred.await(lost))
@@ -126,13 +134,13 @@ export const run = <R>(
         Effect.onExit((exit) =>
           Exit.isSuccess(exit)
             ? Effect.void
-            : Effect.zipRight(Effect.ignore(journal.drain), Effect.ignore(store.setStatus(runId, "interrupted")))
-        ),
-        Effect.ensuring(Effect.ignore(store.release(runId, holder)))
+            : Effect.zipRight(Effect.ignore(journal.drain), Effect.ignore(Effect.zipRight(stillHeld, store.setStatus(runId, "interrupted"))))
+        )
       )
-      yield* journal.drain
-      const held = yield* Deferred.poll(lost)
-      if (Option.isSome(held)) return yield* Effect.flatMap(held.value, (error) => Effect.fail(error))
+      const drained = yield* Effect.either(journal.drain)
+      // The run's status is written only while this process still holds it.
+      yield* stillHeld
+      if (Either.isLeft(drained)) return yield* Effect.fail(drained.left)
       if (journal.awaiting !== undefined) {
         const failure = new AwaitingApproval({ runId, ...journal.awaiting })
         yield* store.setStatus(runId, "waiting")
@@ -150,7 +158,7 @@ export const run = <R>(
       const json = yield* Effect.option(OrchestratorResult.toJson(result))
       yield* store.setStatus(runId, result.status === "completed" ? "completed" : "failed", Option.getOrUndefined(json))
       return result
-    }))
+    })).pipe(Effect.ensuring(Effect.ignore(store.release(runId, holder))))
   })
 
 /** Values of the stored identity (JSON per key) back as plain values. */

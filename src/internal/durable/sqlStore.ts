@@ -10,6 +10,7 @@ import {
   type Approval,
   ApprovalNotFound,
   type Batch,
+  nobody,
   type NewRun,
   RunHeld,
   type RunInfo,
@@ -110,6 +111,15 @@ export const make = (sql: SqlClient.SqlClient, location: string, describe: Descr
         (rows) => Option.map(Option.fromNullable(rows[0]), toRun)
       )
 
+    // Who holds the run's lease, as the error of one who does not.
+    const heldBy = (runId: string, whenNone: string) =>
+      Effect.flatMap(getRun(runId), (run) =>
+        new RunHeld({
+          runId,
+          holder: Option.match(run, { onNone: () => "(unknown)", onSome: (r) => r.leaseHolder ?? whenNone }),
+          expiresAt: Option.match(run, { onNone: () => 0, onSome: (r) => r.leaseExpiresAt ?? 0 })
+        }))
+
     const service: Service = {
       location,
       create: (run: NewRun) =>
@@ -148,12 +158,14 @@ export const make = (sql: SqlClient.SqlClient, location: string, describe: Descr
                 OR lease_expires < ${now})
             RETURNING run_id`)
           if (taken.length > 0) return
-          const run = yield* getRun(runId)
-          return yield* new RunHeld({
-            runId,
-            holder: Option.match(run, { onNone: () => "(unknown)", onSome: (r) => r.leaseHolder ?? "(unknown)" }),
-            expiresAt: Option.match(run, { onNone: () => 0, onSome: (r) => r.leaseExpiresAt ?? 0 })
-          })
+          return yield* heldBy(runId, "(unknown)")
+        }),
+      renew: (runId, holder, ttlMillis) =>
+        Effect.gen(function*() {
+          const now = yield* Clock.currentTimeMillis
+          const renewed = yield* guard(sql<Row>`UPDATE orchestrate_runs SET lease_expires = ${now + ttlMillis}
+            WHERE run_id = ${runId} AND lease_holder = ${holder} RETURNING run_id`)
+          if (renewed.length === 0) return yield* heldBy(runId, nobody)
         }),
       release: (runId, holder) =>
         guard(sql`UPDATE orchestrate_runs SET lease_holder = NULL, lease_expires = NULL
@@ -165,6 +177,18 @@ export const make = (sql: SqlClient.SqlClient, location: string, describe: Descr
         ),
       append: (runId, batch: Batch) =>
         Effect.gen(function*() {
+          const now = yield* Clock.currentTimeMillis
+          // The lease is checked first, so that a process that lost it writes nothing more. (Not one transaction:
+          // a takeover needs the lease expired, which a write of a few milliseconds does not outlast.)
+          const updated = yield* guard(
+            batch.holder === undefined
+              ? sql<Row>`UPDATE orchestrate_runs SET progress = ${batch.progress}, cost = ${batch.cost},
+                agents = ${batch.agents}, updated_at = ${now} WHERE run_id = ${runId} RETURNING run_id`
+              : sql<Row>`UPDATE orchestrate_runs SET progress = ${batch.progress}, cost = ${batch.cost},
+                agents = ${batch.agents}, updated_at = ${now} WHERE run_id = ${runId} AND lease_holder = ${batch.holder}
+                RETURNING run_id`
+          )
+          if (batch.holder !== undefined && updated.length === 0) return yield* heldBy(runId, nobody)
           for (const part of chunks(batch.steps)) {
             yield* guard(sql`INSERT INTO orchestrate_steps ${
               sql.insert(part.map((step) => ({ run_id: runId, step_key: step.key, kind: step.kind, record: step.record })))
@@ -175,9 +199,6 @@ export const make = (sql: SqlClient.SqlClient, location: string, describe: Descr
               sql.insert(part.map((event) => ({ run_id: runId, seq: event.sequence, event: event.json })))
             } ON CONFLICT DO NOTHING`)
           }
-          const now = yield* Clock.currentTimeMillis
-          yield* guard(sql`UPDATE orchestrate_runs SET progress = ${batch.progress}, cost = ${batch.cost},
-            agents = ${batch.agents}, updated_at = ${now} WHERE run_id = ${runId}`)
         }),
       setStatus: (runId, status, result) =>
         Effect.flatMap(Clock.currentTimeMillis, (now) =>
