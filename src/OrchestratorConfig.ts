@@ -200,6 +200,9 @@ const check = (input: unknown): { readonly problems: Array<string>; readonly con
   }
   // The empty configuration is by far the most common: its defaults are decoded once, below.
   if (Object.keys(input).length === 0) return { problems: [], config: defaults }
+  const key = keyOf(input as Record<string, unknown>)
+  const known = key === undefined ? undefined : recentlyDecoded.get(key)
+  if (known !== undefined) return { problems: [], config: known }
   const result = decodeEither(input)
   const problems = [
     ...(Either.isLeft(result)
@@ -207,7 +210,28 @@ const check = (input: unknown): { readonly problems: Array<string>; readonly con
       : []),
     ...crossFieldProblems(input as Record<string, unknown>)
   ]
-  return problems.length === 0 && Either.isRight(result) ? { problems, config: result.right } : { problems }
+  if (problems.length > 0 || Either.isLeft(result)) return { problems }
+  if (key !== undefined) {
+    if (recentlyDecoded.size >= 256) recentlyDecoded.clear()
+    recentlyDecoded.set(key, result.right)
+  }
+  return { problems, config: result.right }
+}
+
+// An application runs with a few configurations many times over: each is decoded once (a decode is a good
+// share of a short run's own cost), then found by its fields and values. Configurations are immutable.
+const recentlyDecoded = new Map<string, OrchestratorConfig>()
+
+/** The fields and values of a configuration of plain values, as a string; `undefined` for anything else. */
+const keyOf = (input: Record<string, unknown>): string | undefined => {
+  let key = ""
+  for (const name of Object.keys(input)) {
+    const value = input[name]
+    const type = typeof value
+    if ((type === "object" && value !== null) || type === "function" || type === "symbol") return undefined
+    key += `${JSON.stringify(name)}:${type}:${type === "string" ? JSON.stringify(value) : String(value)};`
+  }
+  return key
 }
 
 /**
