@@ -5,6 +5,7 @@
  *
  * @since 0.1.0
  */
+import { InvalidOutput, MaxStepsReached } from "./AgentError.js"
 import * as Duration from "effect/Duration"
 import * as Schema from "effect/Schema"
 import { formatCost } from "./Format.js"
@@ -338,13 +339,15 @@ export type RunFailure = typeof RunFailure.Type
 
 /**
  * Why an agent failed or was cancelled, as recorded in `AgentResult.failure` when it is one of the library's
- * own errors: a provider error (after its retries), a timeout, the budget, or dependencies that did not
- * finish. Any other failure (an error of the workflow's own code, a defect) is named by `errorTag` only.
+ * own errors: a reply that never matched the agent's output Schema, a tool loop out of steps, a provider error
+ * (after its retries), a timeout, the budget, or dependencies that did not finish. Any other failure (an error of the workflow's own code, a defect) is named by `errorTag` only.
  *
  * @since 0.1.0
  * @category Schemas
  */
 export const AgentFailure = Schema.Union(
+  InvalidOutput,
+  MaxStepsReached,
   RateLimited,
   Timeout,
   Unavailable,

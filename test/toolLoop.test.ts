@@ -1,7 +1,7 @@
 import { Tool, Toolkit } from "@effect/ai"
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Layer, Schema, TestClock } from "effect"
-import { Agent, Orchestrator, Pricing, Provider, SubTask, Workflow } from "multi-agent-orchestration"
+import { Agent, AgentError, Orchestrator, Pricing, Provider, SubTask, Workflow } from "multi-agent-orchestration"
 import { recorder } from "./helpers.js"
 
 const Lookup = Tool.make("lookup", {
@@ -38,6 +38,8 @@ describe("the tool loop", () => {
       const agent = result.agentResults[0]!
       assert.strictEqual(agent.status, "failed")
       assert.strictEqual(agent.error, "the model was still calling tools after 3 steps (2 tool calls made)")
+      assert.instanceOf(agent.failure, AgentError.MaxStepsReached)
+      assert.deepStrictEqual(agent.failure?._tag === "MaxStepsReached" ? [agent.failure.maxSteps, agent.failure.toolCalls] : [], [3, 2])
       assert.strictEqual(agent.attempts, 3)
       assert.strictEqual(result.costs!.total.calls, 3)
       assert.isAbove(agent.usage.inputTokens, 0)

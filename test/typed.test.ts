@@ -107,6 +107,16 @@ describe("typed output", () => {
       assert.strictEqual(failed!.status, "failed")
       assert.strictEqual(failed!.attempts, 2)
       assert.match(failed!.error!, /^the reply does not match the output "Finding" after 1 repair: claim: is missing/)
+      // The typed failure holds the parse issues, and survives JSON.
+      assert.strictEqual(failed!.failure?._tag, "InvalidOutput")
+      const decoded = Schema.decodeUnknownSync(AgentResult.AgentResult)(
+        JSON.parse(JSON.stringify(Schema.encodeSync(AgentResult.AgentResult)(failed!)))
+      )
+      assert.strictEqual(decoded.failure?._tag, "InvalidOutput")
+      assert.deepStrictEqual(
+        decoded.failure?._tag === "InvalidOutput" ? decoded.failure.issues : [],
+        failed!.failure?._tag === "InvalidOutput" ? failed!.failure.issues : undefined
+      )
       assert.strictEqual(fine!.status, "completed")
       assert.isTrue(isFinding(fine!.value))
     }))
