@@ -167,8 +167,13 @@ export const runStep = <A, E, R>(step: Step, timeoutSeconds: number, body: Effec
     step.deadline = step.started + timeoutSeconds * 1000
     const telemetry = env.telemetry
     const traced = telemetry === undefined ? body : telemetry.step(step, body)
-    return Effect.locally(Effect.fork(traced), CurrentStep, { step }).pipe(
+    return Effect.fork(traced).pipe(
       Effect.flatMap((fiber) => {
+        // The child has a holder of its own (the run set `CurrentStep` at its root) and has not run yet:
+        // pointing it at this step costs no FiberRef update.
+        const holder = fiber.getFiberRef(CurrentStep)
+        if (holder === sharedHolder) return Effect.dieMessage("runStep outside a run")
+        holder.step = step
         step.fiber = fiber
         env.watchdog.register(step)
         return Fiber.await(fiber)
