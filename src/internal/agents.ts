@@ -187,14 +187,16 @@ const notStarted = (node: Node, subtask: SubTask): AgentResult =>
 const reportFinished = (node: Node, result: AgentResult): void => {
   node.env.finished.push(result)
   if (result.status === "completed") {
-    emit(node, "agent_complete", {
+    const data = {
       subtaskId: result.subtaskId,
       executionTime: result.executionTime,
       cost: result.cost,
       usage: result.usage,
       model: result.model,
       attempts: result.attempts
-    }, result.agentId)
+    }
+    const remote = node.env.remote
+    emit(node, "agent_complete", remote === undefined ? data : { ...data, runner: remote.runnerOf(result.agentId) }, result.agentId)
   } else {
     emit(node, "agent_error", {
       subtaskId: result.subtaskId,
@@ -331,7 +333,11 @@ const runGraph = <R>(
         env.watchdog.register(step)
         const deps = graph.dependencies[index]!
         const dependencies = deps.length === 0 ? noResults : deps.map((dep) => results[dep]!)
-        const body = definition.execute(subtask, { ...runContext, agentId, model, dependencies }) as Effect.Effect<
+        const agentContext = { ...runContext, agentId, model, dependencies }
+        const remote = env.remote
+        const body = (remote === undefined
+          ? definition.execute(subtask, agentContext)
+          : remote.execute(step, definition as Workflow.Agents<never>, subtask, agentContext)) as Effect.Effect<
           Workflow.AgentOutput,
           unknown
         >
