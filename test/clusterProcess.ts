@@ -105,12 +105,13 @@ export const submit = (
   bundle: string,
   url: string,
   args: ReadonlyArray<string | number>,
-  onStart?: (child: ChildProcess) => void
+  onStart?: (child: ChildProcess) => void,
+  env: Record<string, string> = {}
 ): Promise<SubmitOutcome> =>
   new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [bundle, "submit", url, ...args.map(String)], {
       cwd: root,
-      env: { ...process.env, NO_COLOR: "1" }
+      env: { ...process.env, NO_COLOR: "1", ...env }
     })
     onStart?.(child)
     let stdout = ""

@@ -147,17 +147,21 @@ export const makeRemoteRun = (
   }
 }
 
-/** Any failure of a send other than the runner's typed answer is a runner out of reach, to be tried again. */
+/**
+ * Any failure of a send other than the runner's typed answer is a runner out of reach, to be tried again: an
+ * interruption too, which is what a leaving runner answers for the agents it hands back. (When this fiber
+ * itself is interrupted, no handler runs: the agent stops.)
+ */
 export const unreachable = <A>(
   sent: Effect.Effect<A, unknown>
 ): Effect.Effect<A, UnknownWorkflow | RunnerUnreachable> =>
   Effect.catchAllCause(sent, (cause): Effect.Effect<never, UnknownWorkflow | RunnerUnreachable> => {
-    if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
     const failure = Cause.failureOption(cause)
     if (Option.isSome(failure)) {
       const error = failure.value as { readonly _tag?: unknown }
       if (error._tag === "UnknownWorkflow") return Effect.fail(failure.value as UnknownWorkflow)
     }
-    return Effect.fail(new RunnerUnreachable({ reason: Cause.pretty(cause).split("\n")[0] ?? "unknown" }))
+    const reason = Cause.isInterruptedOnly(cause) ? "the runner stopped the agent" : Cause.pretty(cause).split("\n")[0]
+    return Effect.fail(new RunnerUnreachable({ reason: reason ?? "unknown" }))
   })
 
