@@ -12,6 +12,8 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
+import type * as Tool from "@effect/ai/Tool"
+import type * as DreamSwarm from "./DreamSwarm.js"
 import type { Provider } from "./Provider.js"
 import { RemoteAgents } from "./internal/cluster/remote.js"
 import type * as Workflow from "./Workflow.js"
@@ -115,6 +117,12 @@ export interface RunnerOptions extends Timings {
   readonly maxConcurrent?: number | undefined
   /** The workflows this runner knows, by name, besides the built-in Dream Cascade and Dream Swarm. */
   readonly workflows?: ReadonlyArray<Workflow.Workflow<never>> | undefined
+  /**
+   * The search tools of Dream Swarms that search (`DreamSwarm.make({ tools })`), whose tools cannot travel
+   * with the run: `{ toolkit: SearchTools.toolkit, toolFor: SearchTools.toolFor }`, with the tools' layer
+   * provided to `runner`.
+   */
+  readonly swarmTools?: DreamSwarm.SwarmTools<Record<string, Tool.Any>> | undefined
   /** Called once the runner has registered and listens. */
   readonly onReady?: ((address: string) => void) | undefined
 }

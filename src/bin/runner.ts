@@ -12,7 +12,9 @@ import { loadWorkflows } from "./load.js"
 import { Output } from "./output.js"
 import { providerHint, providerLayer } from "./providers.js"
 import { CancelSignal, clusterTimings } from "./research.js"
+import type { RunnerOptions as ClusterOptions } from "../Cluster.js"
 import type * as spec from "./spec.js"
+import { searchTools } from "./tools.js"
 
 type RunnerFlags = ValuesOf<typeof spec.runner.options>
 
@@ -43,6 +45,7 @@ export const runRunner = (flags: RunnerFlags) =>
     }
     const workflows: ReadonlyArray<Workflow.Workflow> = Option.isSome(flags.workflows) ? yield* loadWorkflows(flags.workflows.value) : []
     const choice = Option.getOrUndefined(flags.provider)
+    const search = yield* searchTools(Option.getOrElse(flags.tools, () => "simulated" as const))
     const Cluster = yield* Effect.promise(() => import("../Cluster.js"))
     const runner = Cluster.runner({
       url,
@@ -50,12 +53,14 @@ export const runRunner = (flags: RunnerFlags) =>
       port,
       maxConcurrent: flags.maxConcurrent,
       workflows,
+      swarmTools: search.tools as unknown as NonNullable<ClusterOptions["swarmTools"]>,
       ...clusterTimings(),
       onReady: (address) => {
         const known = ["dream-cascade", "dream-swarm", ...workflows.map((workflow) => workflow.name)].join(", ")
         output.write("stderr", `Runner ${address} takes work: at most ${flags.maxConcurrent} agents at once; workflows: ${known}\n`)
       }
     }).pipe(
+      Effect.provide(search.layer),
       Effect.provide(providerLayer(choice)),
       Effect.scoped,
       Effect.catchTags({

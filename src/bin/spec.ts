@@ -247,7 +247,14 @@ export const runner = {
       placeholder: "FILE",
       description: "a module whose exported workflows this runner knows, by name (Dream Cascade and Dream Swarm it always knows)"
     },
-    provider: runOptions.provider
+    provider: runOptions.provider,
+    tools: {
+      name: "tools",
+      kind: "choice",
+      choices: ["simulated", "real"],
+      description: "the search tools of the swarms it runs: simulated (offline) or real",
+      shownDefault: "simulated"
+    }
   }
 } as const satisfies CommandSpec
 

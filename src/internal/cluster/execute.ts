@@ -3,6 +3,7 @@
  * and runs the agent with the library's own engine (retries, fallback model, timeout, tool loop) on the
  * runner's provider, noting every provider call so that the submitter can charge it to the run.
  */
+import type * as Tool from "@effect/ai/Tool"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import type { AgentResult } from "../../AgentResult.js"
@@ -24,12 +25,24 @@ export interface Registry {
   readonly names: ReadonlyArray<string>
 }
 
-const presets: Record<string, (settings: object) => Workflow.Workflow<never>> = {
-  "dream-swarm": (settings) => DreamSwarm.make(settings) as Workflow.Workflow<never>,
-  "dream-cascade": (settings) => DreamCascade.make(settings) as Workflow.Workflow<never>
-}
+type SwarmTools = DreamSwarm.SwarmTools<Record<string, Tool.Any>>
 
-export const makeRegistry = (workflows: ReadonlyArray<Workflow.Workflow<never>>): Registry => {
+/**
+ * The presets, rebuilt from the settings the submitter sent. A swarm's tools are not data: a swarm that
+ * searches runs on runners given `swarmTools`, and is unknown elsewhere.
+ */
+const presetsWith = (swarmTools: SwarmTools | undefined): Record<string, (settings: Record<string, unknown>) => Workflow.Workflow<never> | undefined> => ({
+  "dream-swarm": (settings) => {
+    if (settings.tools === undefined) return DreamSwarm.make(settings) as Workflow.Workflow<never>
+    if (swarmTools === undefined) return undefined
+    const maxSteps = (settings.tools as { readonly maxSteps?: number | undefined }).maxSteps
+    return DreamSwarm.make({ ...settings, tools: { ...swarmTools, maxSteps } }) as Workflow.Workflow<never>
+  },
+  "dream-cascade": (settings) => DreamCascade.make(settings) as Workflow.Workflow<never>
+})
+
+export const makeRegistry = (workflows: ReadonlyArray<Workflow.Workflow<never>>, swarmTools?: SwarmTools): Registry => {
+  const presets = presetsWith(swarmTools)
   const byName = new Map(workflows.map((workflow) => [workflow.name, workflow]))
   const rebuilt = new Map<string, Workflow.Workflow<never>>()
   return {
@@ -42,8 +55,8 @@ export const makeRegistry = (workflows: ReadonlyArray<Workflow.Workflow<never>>)
       const key = `${name}\u0000${JSON.stringify(settings ?? {})}`
       let workflow = rebuilt.get(key)
       if (workflow === undefined) {
-        workflow = preset(typeof settings === "object" && settings !== null ? settings : {})
-        rebuilt.set(key, workflow)
+        workflow = preset(typeof settings === "object" && settings !== null ? settings as Record<string, unknown> : {})
+        if (workflow !== undefined) rebuilt.set(key, workflow)
       }
       return workflow
     }

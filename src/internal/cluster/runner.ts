@@ -29,20 +29,21 @@ export const run = (
 ): Effect.Effect<never, ClusterUnavailable | ListenAddressInUse, Provider.Provider | Scope.Scope> =>
   Effect.gen(function*() {
     const address = `${options.host}:${options.port}`
-    const registry = makeRegistry(options.workflows ?? [])
+    const registry = makeRegistry(options.workflows ?? [], options.swarmTools)
     const permits = yield* Effect.makeSemaphore(options.maxConcurrent ?? 10)
     const state = { draining: false, held: 0 }
 
     const entity = AgentEntity.toLayer(
       Effect.gen(function*() {
-        const provider = yield* Provider.Provider
+        // Everything the runner was given (its provider, any tool services) serves every agent it runs.
+        const services = yield* Effect.context<Provider.Provider>()
         return {
           ExecuteAgent: ({ payload }) =>
             Effect.suspend((): Effect.Effect<AgentReply, UnknownWorkflow | RunnerDraining> => {
               if (state.draining) return Effect.fail(new RunnerDraining({ runner: address }))
               state.held++
               return permits.withPermits(1)(executeAgent(registry, payload, address)).pipe(
-                Effect.provideService(Provider.Provider, provider),
+                Effect.provide(services),
                 Effect.ensuring(Effect.sync(() => state.held--))
               )
             })
