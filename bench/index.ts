@@ -2,6 +2,7 @@
  * `npm run bench`: the library's overhead beside a plain Promise baseline, in one process, as ratios.
  */
 import { dispose, idealMillis, runCascade } from "./cascade.js"
+import { runClusterBench } from "./cluster.js"
 import { runDurableBench } from "./durable.js"
 import { tracingOverhead } from "./telemetry.js"
 import { startup } from "./startup.js"
@@ -113,3 +114,6 @@ console.log(
   `targets: durable overhead ≤ 0.5 ms/agent on SQLite (got ${fmt("sqlite 1000")} at 1,000, ${fmt("sqlite 10000")} at 10,000); ` +
     `≤ 1 ms/agent on Postgres (got ${fmt("postgres 1000")}, ${fmt("postgres 10000")})`
 )
+
+// Cluster runs: runner child processes on a throwaway Postgres.
+await runClusterBench()

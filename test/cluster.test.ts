@@ -109,8 +109,11 @@ describe("a run on three runners", () => {
   it("is resumed by another process when the submitter is killed", async () => {
     await keepRunners(3)
     const runId = "cluster-resume-1"
+    // Killed once agents of the run have finished (and are journaled), while most are still to do.
     const first = submit(bundle, pg.url, [200, latency, 13, 20, runId], (child) => {
-      setTimeout(() => child.kill("SIGKILL"), 2500)
+      child.stdout!.on("data", (chunk: Buffer) => {
+        if (chunk.toString().includes("first agent done")) setTimeout(() => child.kill("SIGKILL"), 600)
+      })
     })
     const killed = await first
     assert.strictEqual(killed.signal, "SIGKILL")
@@ -119,6 +122,11 @@ describe("a run on three runners", () => {
     const resumed = await submit(bundle, pg.url, [200, latency, 13, 20, runId, "resume"])
     assert.isDefined(resumed.result, resumed.stderr)
     assertEachOnce(resumed.result!, 200)
+    // It continued the run: what finished before the kill was replayed, not run again.
+    const replayed = resumed.result!.durable?.replayedSteps ?? 0
+    assert.isTrue(resumed.result!.durable?.resumed)
+    assert.isAbove(replayed, 1)
+    assert.isBelow(replayed, 200)
     const local = await submit(bundle, pg.url, [200, 0, 13, 20, "local-resume", "local"])
     assert.deepStrictEqual(resumed.result!.agents, local.result!.agents)
   }, 120_000)

@@ -89,6 +89,7 @@ export interface Submitted {
   readonly runners: Record<string, string>
   readonly completions: Record<string, number>
   readonly makespanMillis: number
+  readonly durable?: { readonly replayedSteps: number; readonly resumed: boolean } | undefined
 }
 
 export interface SubmitOutcome {

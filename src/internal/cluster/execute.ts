@@ -4,18 +4,25 @@
  * runner's provider, noting every provider call so that the submitter can charge it to the run.
  */
 import type * as Tool from "@effect/ai/Tool"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
-import type { AgentResult } from "../../AgentResult.js"
+import { AgentResult } from "../../AgentResult.js"
 import { UnknownWorkflow } from "../../Cluster.js"
 import * as DreamCascade from "../../DreamCascade.js"
 import * as DreamSwarm from "../../DreamSwarm.js"
-import * as Orchestrator from "../../Orchestrator.js"
-import type { OrchestratorEvent } from "../../OrchestratorEvent.js"
+import type { OrchestratorConfig } from "../../OrchestratorConfig.js"
+import { StepTimedOut } from "../../OrchestratorError.js"
 import * as Provider from "../../Provider.js"
-import { SubTask } from "../../SubTask.js"
+import type { SubTask } from "../../SubTask.js"
+import * as Retry from "../../Retry.js"
+import { meteredProvider } from "../calls.js"
+import { makeDeltas } from "../deltas.js"
+import { makeNode, type RunEnv } from "../env.js"
+import { makePool } from "../pool.js"
+import { CurrentStep, outcomeOf, Step, type StepOutcome } from "../step.js"
 import type { Usage } from "../../Usage.js"
-import * as Workflow from "../../Workflow.js"
+import type * as Workflow from "../../Workflow.js"
 import { agentsAt } from "./paths.js"
 import type { AgentReply, AgentRequest } from "./wire.js"
 
@@ -86,6 +93,30 @@ const noting = (inner: Provider.Service, calls: Array<readonly [string, Usage]>)
 /** The events of an agent that the submitter emits again; the rest it makes itself. */
 const forwarded = new Set(["agent_retry", "agent_delta", "tool_call", "tool_result"])
 
+/** The retry schedule of a run's configuration, made once per configuration. */
+const schedules = new Map<string, RunEnv["retry"]>()
+const retryOf = (config: OrchestratorConfig): RunEnv["retry"] => {
+  const key = `${config.maxRetries}/${config.retryBaseDelaySeconds}/${config.retryMaxDelaySeconds}`
+  let schedule = schedules.get(key)
+  if (schedule === undefined) {
+    schedule = Retry.transientProviderErrors({
+      maxRetries: config.maxRetries,
+      baseDelay: Duration.seconds(config.retryBaseDelaySeconds),
+      maxDelay: Duration.seconds(config.retryMaxDelaySeconds)
+    })
+    schedules.set(key, schedule)
+  }
+  return schedule
+}
+
+/** A pool no agent here uses: the runner runs one agent per request, on the request's fiber. */
+const noPool = makePool(1)
+
+/**
+ * Runs one agent as the engine would inside a run: its provider calls metered, retried and tried on the
+ * fallback model by the engine's own call path, its events collected, its time bounded. Without a whole run
+ * around it: no decomposition, no ledger (the submitter charges the calls), no budget (the submitter's holds).
+ */
 export const executeAgent = (
   registry: Registry,
   request: AgentRequest,
@@ -102,43 +133,81 @@ export const executeAgent = (
       })
     }
     const provider = yield* Provider.Provider
+    const clock = yield* Effect.clock
     const calls: Array<readonly [string, Usage]> = []
     const events: Array<{ readonly type: string; readonly data: unknown }> = []
     const subtask = request.subtask
-    // One agent, run by the engine: the subtask alone (its dependencies' results come with the request).
-    const single = new SubTask({ ...subtask, dependencies: [], model: request.model }, true)
-    const context = request.context as Readonly<Record<string, unknown>>
-    const agent = Workflow.fromDefinition<never>(request.workflow, {
-      _tag: "Agents",
-      maxParallel: undefined,
-      decompose: () => Effect.succeed([single]),
-      execute: (_, own) =>
-        target.execute(subtask, {
-          ...own,
-          task: request.task,
-          context,
-          config: request.config,
-          previous: request.previous,
-          agentId: request.agentId,
-          model: request.model,
-          dependencies: request.dependencies
-        }) as Effect.Effect<Workflow.AgentOutput, unknown, Provider.Provider>,
-      synthesize: () => Effect.succeed("")
-    })
-    const { maxTotalCost: _, ...config } = request.config
-    const result = yield* Orchestrator.run(agent, request.task, {
-      config: { ...config, enableCostTracking: false, maxConcurrentAgents: 1 },
-      context,
+    const config = request.config
+    const env: RunEnv = {
       taskId: request.runId,
-      streamTokens: request.streamTokens,
-      onEvent: (event: OrchestratorEvent) => {
+      config,
+      provider: noting(provider, calls),
+      tracker: undefined,
+      record: undefined,
+      session: undefined,
+      pool: noPool,
+      watchdog: undefined as never,
+      retry: retryOf(config),
+      clock,
+      context: request.context as Readonly<Record<string, unknown>>,
+      sink: (event) => {
         if (forwarded.has(event.type)) events.push({ type: event.type, data: event.data })
-      }
-    }).pipe(
-      Effect.provideService(Provider.Provider, noting(provider, calls)),
-      Effect.orDie
+      },
+      deltas: request.streamTokens ? makeDeltas() : undefined,
+      finished: [],
+      usage: { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, cacheWriteInputTokens: 0 },
+      sequence: 0,
+      progress: 0,
+      budgetSpent: false,
+      budgetStop: undefined,
+      workflows: 0,
+      telemetry: undefined
+    }
+    const node = makeNode(env, undefined, request.workflow, request.runId, "", 0)
+    const tier = subtask.tier ?? subtask.agentType
+    const step = new Step(node, request.agentId, subtask.id, tier, request.model)
+    step.started = clock.unsafeCurrentTimeMillis()
+    const seconds = subtask.timeoutSeconds ?? config.timeoutSeconds
+    const body = target.execute(subtask, {
+      task: request.task,
+      context: env.context,
+      config,
+      previous: request.previous,
+      agentId: request.agentId,
+      model: request.model,
+      dependencies: request.dependencies
+    }) as Effect.Effect<Workflow.AgentOutput, unknown, Provider.Provider>
+    const exit = yield* body.pipe(
+      Effect.timeoutFail({ duration: Duration.seconds(seconds), onTimeout: () => new StepTimedOut({ seconds }) }),
+      Effect.provideService(Provider.Provider, meteredProvider(env, () => step)),
+      Effect.locally(CurrentStep, { step }),
+      Effect.exit
     )
-    const agentResult: AgentResult | undefined = result.agentResults[0]
-    if (agentResult === undefined) return yield* Effect.dieMessage(`the agent ${request.agentId} did not run: ${result.error}`)
-    return { result: agentResult, calls, runner, events }
+    const outcome = outcomeOf(step, exit)
+    return { result: agentResultOf(subtask, outcome), calls, runner, events }
   })
+
+/** The agent's result, as the engine makes it (the cost is the submitter's to compute). */
+const agentResultOf = (subtask: SubTask, outcome: StepOutcome<Workflow.AgentOutput>): AgentResult => {
+  const { seconds, step } = outcome
+  const done = outcome._tag === "Done"
+  const output = done ? outcome.value : undefined
+  const structured = output !== undefined && typeof output !== "string" ? output : undefined
+  return new AgentResult({
+    agentId: step.agentId,
+    agentType: subtask.agentType,
+    subtaskId: subtask.id,
+    content: output === undefined ? "" : typeof output === "string" ? output : output.content,
+    status: done ? "completed" : outcome.cancelled ? "cancelled" : "failed",
+    executionTime: seconds,
+    cost: 0,
+    usage: step.usage,
+    model: step.model,
+    tier: step.tier,
+    attempts: step.attempts,
+    error: done ? undefined : outcome.error,
+    metadata: structured?.metadata ?? {},
+    ...(structured?.value === undefined ? {} : { value: structured.value }),
+    ...(done ? {} : { errorTag: outcome.errorTag, failure: outcome.failure })
+  }, true)
+}
