@@ -19,15 +19,5 @@ export const ExecuteAgent = Rpc.make("ExecuteAgent", {
 
 export const AgentEntity = Entity.make("Agent", [ExecuteAgent])
 
-/** How many entities a run's agents are spread over: enough to use every shard, few enough to reuse them. */
-const slots = 256
-
-/**
- * Agents spread over the shards by run and agent id, through one of `slots` entities per run: an entity
- * serves many agents at once, so that most agents find theirs running instead of starting one.
- */
-export const entityIdOf = (request: AgentRequest): string => {
-  let hash = 0
-  for (let i = 0; i < request.agentId.length; i++) hash = (Math.imul(hash, 31) + request.agentId.charCodeAt(i)) | 0
-  return `${request.runId}/${(hash >>> 0) % slots}`
-}
+/** Agents spread over the shards by run and agent id: one entity per agent. */
+export const entityIdOf = (request: AgentRequest): string => `${request.runId}/${request.agentId}`
