@@ -61,11 +61,12 @@ describe("a run on three runners", () => {
     assert.strictEqual(Object.keys(cluster.result!.runners).length, 300)
   }, 120_000)
 
-  it("completes every subtask once when a runner is killed with SIGKILL mid-run", async () => {
-    for (const delay of [300, 900, 1500]) {
+  it("completes every subtask once when a runner is killed with SIGKILL mid-run, in each of five runs", async () => {
+    // Five runs, each killing a runner at another moment after its first agent of the run started.
+    for (const [i, delay] of [100, 300, 500, 700, 900].entries()) {
       await keepRunners(3)
-      const victim = runners[delay % 3]!
-      const run = submit(bundle, pg.url, [90, latency, delay, 300])
+      const victim = runners[i % 3]!
+      const run = submit(bundle, pg.url, [150, latency, i + 1, 300])
       // Killed once it has started agents of this run, at a different moment each time.
       const before = victim.agents()
       await new Promise<void>((resolve) => {
@@ -79,7 +80,7 @@ describe("a run on three runners", () => {
       victim.child.kill("SIGKILL")
       const outcome = await run
       assert.isDefined(outcome.result, outcome.stderr)
-      assertEachOnce(outcome.result!, 90)
+      assertEachOnce(outcome.result!, 150)
       assert.notInclude(Object.values(outcome.result!.runners).slice(-10), victim.address)
     }
     await keepRunners(3)
