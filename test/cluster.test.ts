@@ -133,6 +133,25 @@ describe("a run on three runners", () => {
   }, 120_000)
 })
 
+describe("limits across the cluster", () => {
+  it("maxTotalCost holds for the whole run: agents after the budget is spent do not start", async () => {
+    await keepRunners(3)
+    // Each swarm agent's call costs about $0.005 on gpt-4o here; 300 of them would cost about $1.50.
+    const outcome = await submit(bundle, pg.url, [300, latency, 5, 30], undefined, { BUDGET: "0.2" })
+    assert.isDefined(outcome.result, outcome.stderr)
+    const result = outcome.result!
+    assert.strictEqual(result.failureTag, "BudgetExceeded")
+    const completed = result.agents.filter((a) => a.status === "completed").length
+    const cancelled = result.agents.filter((a) => a.status === "cancelled").length
+    assert.isAbove(completed, 0)
+    assert.isAbove(cancelled, 100)
+    // An overshoot of at most the calls in flight (30 at once) beyond the budget.
+    const perAgent = result.totalCost / Math.max(1, completed)
+    assert.isAtMost(result.totalCost, 0.2 + 30 * perAgent)
+    assert.isAbove(result.totalCost, 0.2 - perAgent)
+  }, 60_000)
+})
+
 describe("bad input", () => {
   it("fails fast with UnknownWorkflow when no runner knows the workflow", async () => {
     await keepRunners(1)

@@ -90,6 +90,7 @@ export interface Submitted {
   readonly completions: Record<string, number>
   readonly makespanMillis: number
   readonly durable?: { readonly replayedSteps: number; readonly resumed: boolean } | undefined
+  readonly failureTag?: string | undefined
 }
 
 export interface SubmitOutcome {
