@@ -62,7 +62,7 @@ const overhead = async (label: string, store: Layer.Layer<RunStore.RunStore>, n:
 }
 
 /** A throwaway Postgres on loopback from Debian's binaries, if they are installed. */
-const startPostgres = (): { url: string; stop: () => void } | undefined => {
+export const startPostgres = (): { url: string; stop: () => void } | undefined => {
   const bin = existsSync("/usr/lib/postgresql")
     ? readdirSync("/usr/lib/postgresql").sort().reverse().map((v) => `/usr/lib/postgresql/${v}/bin`).find((d) =>
       existsSync(join(d, "initdb"))

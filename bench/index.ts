@@ -3,6 +3,7 @@
  */
 import { execFileSync } from "node:child_process"
 import { fileURLToPath } from "node:url"
+import { runClusterBench } from "./cluster.js"
 import { type Makespan, w2, w3, w4 } from "./latency.js"
 import { runDurableBench } from "./durable.js"
 import { tracingOverhead } from "./telemetry.js"
@@ -160,3 +161,6 @@ if (wanted("durable")) {
       `≤ 1 ms/agent on Postgres (got ${fmt("postgres 1000")}, ${fmt("postgres 10000")})`
   )
 }
+
+// Cluster runs: runner child processes on a throwaway Postgres.
+if (wanted("cluster")) await runClusterBench()

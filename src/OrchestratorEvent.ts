@@ -100,7 +100,9 @@ export const AgentComplete = event("agent_complete", {
   cost: Schema.Number,
   usage: Usage,
   model: Schema.optional(Schema.String),
-  attempts: Schema.Int
+  attempts: Schema.Int,
+  /** The cluster runner (`host:port`) that ran the agent, in a cluster run. */
+  runner: Schema.optional(Schema.String)
 })
 /** @since 0.1.0 @category Schemas */
 export const AgentError = event("agent_error", {

@@ -50,6 +50,7 @@ export * as Report from "./Report.js"
 export * as Retry from "./Retry.js"
 /** @since 0.2.0 */
 export * as RunStore from "./RunStore.js"
+export * as Cluster from "./Cluster.js"
 /** @since 0.1.0 */
 export * as Sse from "./Sse.js"
 /** @since 0.1.0 */

@@ -17,6 +17,7 @@ import { CommandFailed, exit, RunEnded, UsageError } from "./errors.js"
 import { optionsOf } from "./flags.js"
 import { answer, helpRequest, packageVersion, usageLine } from "./help.js"
 import { loadWorkflow } from "./load.js"
+import { runRunner } from "./runner.js"
 import { complain, consoleOf, Output } from "./output.js"
 import { type CancelSignal, research } from "./research.js"
 import * as spec from "./spec.js"
@@ -77,6 +78,8 @@ const approve = Command.make(spec.approve.name, {
   ...optionsOf(spec.approve.options)
 }, (flags) => approveRun(rerun, flags))
 
+const runner = Command.make(spec.runner.name, optionsOf(spec.runner.options), runRunner)
+
 const show = Command.make(spec.show.name, {
   run: argOf(spec.show.args[0]),
   ...optionsOf(spec.show.options)
@@ -86,7 +89,7 @@ const show = Command.make(spec.show.name, {
  * Every subcommand, each built from its entry in `spec.commands`. A new command is added to both lists; a test
  * checks that they name the same commands.
  */
-export const subcommands = [cascade, swarm, run, runs, resume, approve, show] as const
+export const subcommands = [cascade, swarm, run, runs, resume, approve, show, runner] as const
 
 export const command = Command.make("orchestrate").pipe(Command.withSubcommands(subcommands))
 

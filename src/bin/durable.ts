@@ -85,7 +85,7 @@ export const durableRunOf = (flags: ValuesOf<Pick<typeof spec.runOptions, "durab
 export const resumeCommand = (run: DurableRun): string => `orchestrate resume ${run.runId}${storeFlag(run.location)}`
 
 /** The flags that only change how a run is shown: `resume` takes them afresh. */
-const presentation = new Map([["--serve", 1], ["--events", 1], ["--json", 0], ["--quiet", 0]])
+const presentation = new Map([["--cluster", 1], ["--serve", 1], ["--events", 1], ["--json", 0], ["--quiet", 0]])
 const durableFlags = new Map([["--durable", 0], ["--store", 1], ["--run-id", 1]])
 
 const without = (argv: ReadonlyArray<string>, flags: ReadonlyMap<string, number>): Array<string> => {
@@ -185,9 +185,10 @@ const storedRun = (runId: string) =>
       })
     ))
 
-type Shown = ValuesOf<Pick<typeof spec.runOptions, "serve" | "events" | "json" | "quiet">>
+type Shown = ValuesOf<Pick<typeof spec.runOptions, "cluster" | "serve" | "events" | "json" | "quiet">>
 
 const shownArgv = (flags: Shown): Array<string> => [
+  ...Option.match(flags.cluster, { onNone: () => [], onSome: (value) => ["--cluster", value] }),
   ...Option.match(flags.serve, { onNone: () => [], onSome: (value) => ["--serve", value] }),
   ...Option.match(flags.events, { onNone: () => [], onSome: (value) => ["--events", value] }),
   ...(flags.json ? ["--json"] : []),

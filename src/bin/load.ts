@@ -65,6 +65,28 @@ const loadTsx = (): Promise<TsImport | undefined> =>
 
 /** The default export of a module the user wrote, which must be a Workflow. */
 export const loadWorkflow = (file: string) =>
+  Effect.flatMap(loadModule(file), (module) => {
+    const candidate = module.default
+    if (!Workflow.isWorkflow(candidate)) {
+      return new UsageError({
+        problem: `the default export of ${file} is not a Workflow`,
+        hint: "Write export default Workflow.make({ ... }), or a pattern such as DreamCascade.make(...)"
+      })
+    }
+    return Effect.succeed(candidate as Workflow.Workflow)
+  })
+
+/** Every Workflow a module exports (`orchestrate runner --workflows`): at least one. */
+export const loadWorkflows = (file: string) =>
+  Effect.flatMap(loadModule(file), (module) => {
+    const workflows = Object.values(module).filter(Workflow.isWorkflow) as Array<Workflow.Workflow>
+    return workflows.length > 0 ? Effect.succeed([...new Set(workflows)]) : new UsageError({
+      problem: `${file} exports no Workflow`,
+      hint: "Export each workflow the runners must know: export const research = Workflow.make({ ... })"
+    })
+  })
+
+const loadModule = (file: string) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
@@ -87,12 +109,5 @@ export const loadWorkflow = (file: string) =>
       try: async () => (tsImport === undefined ? await import(url) : await tsImport(url, import.meta.url)) as Module,
       catch: (error) => error
     }).pipe(Effect.catchAll((error) => Effect.flatMap(Effect.promise(() => causeOf(error, absolute)), (cause) => cannot(cause))))
-    const candidate = module.default
-    if (!Workflow.isWorkflow(candidate)) {
-      return yield* new UsageError({
-        problem: `the default export of ${file} is not a Workflow`,
-        hint: "Write export default Workflow.make({ ... }), or a pattern such as DreamCascade.make(...)"
-      })
-    }
-    return candidate as Workflow.Workflow
+    return module as Module & Record<string, unknown>
   })

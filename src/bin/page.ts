@@ -99,7 +99,7 @@ on("agent_delta", (e) => { const a = agentOf(e); if (a) { a.text = (e.data.resta
 on("agent_retry", (e) => { const a = agentOf(e); if (a) { a.error = "retrying: " + e.data.reason; render(a) } })
 on("agent_complete", (e) => {
   const a = agentOf(e); cost += e.data.cost; $("cost").textContent = money(cost)
-  if (a) { Object.assign(a, { status: "completed", cost: e.data.cost, time: e.data.executionTime, model: e.data.model, tokens: String(e.data.usage.inputTokens + e.data.usage.outputTokens) }); render(a) }
+  if (a) { Object.assign(a, { status: "completed", cost: e.data.cost, time: e.data.executionTime, model: e.data.runner ? (e.data.model || "") + " on " + e.data.runner : e.data.model, tokens: String(e.data.usage.inputTokens + e.data.usage.outputTokens) }); render(a) }
 })
 on("agent_error", (e) => {
   const a = agentOf(e); cost += e.data.cost; $("cost").textContent = money(cost)

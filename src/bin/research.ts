@@ -147,6 +147,33 @@ const printOutcome = (result: OrchestratorResult.OrchestratorResult, flags: RunF
     if ((flags.json || flags.quiet) && result.status !== "completed") yield* complain(outcomeLine(result, planned))
   })
 
+/** The cluster's client, set up before the run: a Postgres that does not answer is bad usage. */
+const clusterOf = (url: string) =>
+  Effect.flatMap(Effect.promise(() => import("../Cluster.js")), (Cluster) =>
+    Layer.build(Cluster.layer({ url, ...clusterTimings() })).pipe(
+      Effect.mapError((error) =>
+        new UsageError({ problem: error.message, hint: "Give the postgres:// URL of the cluster's running server with --cluster" })
+      )
+    ))
+
+/** The cluster's lock timings from the environment (see `orchestrate --help`). */
+export const clusterTimings = () => {
+  const millis = (name: string) => {
+    const value = Number(process.env[name])
+    return Number.isFinite(value) && value > 0 ? value : undefined
+  }
+  const lock = millis("ORCHESTRATE_CLUSTER_LOCK_MS")
+  return {
+    shardLockExpirationMillis: lock,
+    shardLockRefreshMillis: lock === undefined ? undefined : Math.max(100, Math.floor(lock / 3)),
+    refreshAssignmentsMillis: millis("ORCHESTRATE_CLUSTER_REFRESH_MS")
+  }
+}
+
+/** A run whose workflow no runner knows failed because of how it was started: exit 2. */
+const unknownToRunners = (result: OrchestratorResult.OrchestratorResult) =>
+  result.status === "failed" && result.agentResults.some((agent) => agent.errorTag === "UnknownWorkflow")
+
 /**
  * Runs a workflow the way the flags say and prints the outcome; fails with `RunEnded` (exit 1 or 130) when
  * the run did not complete or a report could not be written.
@@ -187,6 +214,7 @@ export const research = <R = never>(
     if (formats.length > 0) yield* prepareReportDirectory(directory)
     const eventLog = Option.isSome(flags.events) ? yield* openEventLog(flags.events.value) : undefined
     const durable = yield* durableRunOf(flags)
+    const cluster = Option.isSome(flags.cluster) ? yield* clusterOf(flags.cluster.value) : Context.empty()
 
     // What the run planned, for saying how far an interrupted run got.
     let seen = ProgressBar.initial
@@ -210,6 +238,7 @@ export const research = <R = never>(
       cancelWhen: Effect.tap(cancel.await, () => Effect.sync(() => void (cancelled = true)))
     }, durable).pipe(
       Effect.provide(provider),
+      Effect.provide(cluster),
       Effect.catchTag("InvalidConfig", (error) => badOptions(error.problems))
     )
 
@@ -225,6 +254,8 @@ export const research = <R = never>(
 
     const code = interrupted
       ? exit.interrupted
+      : unknownToRunners(result)
+      ? exit.usage
       : result.status !== "completed" || failures.length > 0
       ? exit.failed
       : exit.completed

@@ -109,6 +109,13 @@ export const runOptions = {
   },
   durable: { name: "durable", kind: "flag", description: "record the run in the store, to resume it after a crash or Ctrl-C" },
   store: { ...store, description: "the run store: a SQLite FILE or a postgres:// URL; implies --durable" },
+  cluster: {
+    name: "cluster",
+    kind: "text",
+    placeholder: "URL",
+    description: "run the agents on the cluster's runners (orchestrate runner): the cluster's postgres:// URL",
+    shownDefault: "none: agents run in this process"
+  },
   runId: {
     name: "run-id",
     kind: "text",
@@ -172,6 +179,7 @@ const runArg: ArgSpec = { name: "run", description: "the durable run's id (orche
 
 /** How a continued run is shown: `resume` and `approve` take these afresh. */
 const shownOptions = {
+  cluster: runOptions.cluster,
   serve: runOptions.serve,
   events: runOptions.events,
   json: runOptions.json,
@@ -220,8 +228,38 @@ export const show = {
   }
 } as const satisfies CommandSpec
 
+export const runner = {
+  name: "runner",
+  summary: "a cluster runner: takes the agents of runs submitted with --cluster, until SIGTERM",
+  args: [],
+  options: {
+    store: { name: "store", kind: "text", placeholder: "URL", description: "the cluster's postgres:// URL (required)" },
+    listen: {
+      name: "listen",
+      kind: "text",
+      placeholder: "HOST:PORT",
+      description: "where other processes reach this runner (required); HOST must be reachable from them"
+    },
+    maxConcurrent: { name: "max-concurrent", kind: "integer", placeholder: "N", description: "agents this runner runs at once", default: 10 },
+    workflows: {
+      name: "workflows",
+      kind: "text",
+      placeholder: "FILE",
+      description: "a module whose exported workflows this runner knows, by name (Dream Cascade and Dream Swarm it always knows)"
+    },
+    provider: runOptions.provider,
+    tools: {
+      name: "tools",
+      kind: "choice",
+      choices: ["simulated", "real"],
+      description: "the search tools of the swarms it runs: simulated (offline) or real",
+      shownDefault: "simulated"
+    }
+  }
+} as const satisfies CommandSpec
+
 /** Every command, in the order the help lists them. */
-export const commands: ReadonlyArray<CommandSpec> = [cascade, swarm, run, runs, resume, approve, show]
+export const commands: ReadonlyArray<CommandSpec> = [cascade, swarm, run, runs, resume, approve, show, runner]
 
 export const commandNamed = (name: string | undefined): CommandSpec | undefined =>
   commands.find((command) => command.name === name)
@@ -233,5 +271,7 @@ export const environment: ReadonlyArray<readonly [name: string, meaning: string]
   ["ANTHROPIC_API_KEY", "Anthropic (--provider anthropic, or chosen from the environment); ANTHROPIC_MODEL, ANTHROPIC_BASE_URL optional"],
   ["OPENAI_API_KEY", "OpenAI (--provider openai); OPENAI_MODEL sets the model"],
   ["OPENAI_BASE_URL", "an OpenAI-compatible server (--provider compatible), e.g. http://localhost:11434/v1"],
-  ["NO_COLOR", "no colours or cursor movement (also when stdout is not a terminal)"]
+  ["NO_COLOR", "no colours or cursor movement (also when stdout is not a terminal)"],
+  ["ORCHESTRATE_CLUSTER_LOCK_MS", "cluster: how long a runner's shard lock lasts unrenewed (default 35000); a dead runner's agents move after it"],
+  ["ORCHESTRATE_CLUSTER_REFRESH_MS", "cluster: how often processes read the shard assignments (default 3000)"]
 ]

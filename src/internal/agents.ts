@@ -187,14 +187,16 @@ const notStarted = (node: Node, subtask: SubTask): AgentResult =>
 const reportFinished = (node: Node, result: AgentResult): void => {
   node.env.finished.push(result)
   if (result.status === "completed") {
-    emit(node, "agent_complete", {
+    const data = {
       subtaskId: result.subtaskId,
       executionTime: result.executionTime,
       cost: result.cost,
       usage: result.usage,
       model: result.model,
       attempts: result.attempts
-    }, result.agentId)
+    }
+    const remote = node.env.remote
+    emit(node, "agent_complete", remote === undefined ? data : { ...data, runner: remote.runnerOf(result.agentId) }, result.agentId)
   } else {
     emit(node, "agent_error", {
       subtaskId: result.subtaskId,
@@ -344,7 +346,10 @@ const runGraph = <R>(
           model,
           dependencies
         }
-        const body = definition.execute(subtask, context) as Effect.Effect<
+        const remote = env.remote
+        const body = (remote === undefined
+          ? definition.execute(subtask, context)
+          : remote.execute(step, definition as Workflow.Agents<never>, subtask, context)) as Effect.Effect<
           Workflow.AgentOutput,
           unknown
         >

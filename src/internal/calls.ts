@@ -28,7 +28,7 @@ export const stopRun = (env: RunEnv, stop: BudgetExceeded): void => {
  * Charges a call's usage to its step, to the run and to the session's tracker. The run's own ledger is
  * charged synchronously; the effect returned, if any, charges the session.
  */
-const meter = (step: Step, model: string, usage: Usage): Effect.Effect<void> | undefined => {
+export const meter = (step: Step, model: string, usage: Usage): Effect.Effect<void> | undefined => {
   const env = step.node.env
   step.inputTokens += usage.inputTokens
   step.outputTokens += usage.outputTokens

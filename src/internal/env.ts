@@ -9,6 +9,7 @@ import type { OrchestratorEvent, Of, Type } from "../OrchestratorEvent.js"
 import type * as Provider from "../Provider.js"
 import type { ProviderError } from "../ProviderError.js"
 import type { Usage } from "../Usage.js"
+import type { RemoteRun } from "./cluster/remote.js"
 import type { Journal } from "./durable/journal.js"
 import type { Deltas } from "./deltas.js"
 import type { Pool } from "./pool.js"
@@ -57,6 +58,8 @@ export interface RunEnv {
   readonly journal?: Journal | undefined
   /** Spans and metrics; absent without a telemetry layer, so that they cost nothing. */
   readonly telemetry: RunTelemetry | undefined
+  /** Set when the run's agents execute on cluster runners (`Cluster.layer`). */
+  readonly remote?: RemoteRun | undefined
 }
 
 /** One workflow being interpreted: where its events go, its share of the run's progress, what it cost. */

@@ -27,6 +27,7 @@ import { recorderOf } from "./trackers.js"
 import { annotateRun, makeRunTelemetry } from "./telemetry/run.js"
 import { makeWatchdog } from "./watchdog.js"
 import { durableMetadata, journalOf } from "./durable/options.js"
+import { RemoteAgents } from "./cluster/remote.js"
 
 /** A run whose inputs are valid, ready to execute. */
 export interface Prepared {
@@ -220,7 +221,8 @@ export const execute = <R>(
       budgetSpent: false,
       budgetStop: undefined,
       workflows: 0,
-      telemetry
+      telemetry,
+      remote: Option.getOrUndefined(yield* Effect.serviceOption(RemoteAgents))?.forRun(workflow as Workflow.Workflow<never>)
     }
     // The top-level workflow gets 99 points of progress; the last one is workflow_complete's.
     const root: Node = makeNode(env, undefined, workflow.name, prepared.taskId, "", 99)

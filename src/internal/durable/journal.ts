@@ -87,6 +87,8 @@ export interface Journal {
   /** Set by an approval step that suspends the run. */
   awaiting: { readonly step: string; readonly prompt: string } | undefined
   readonly provider: (inner: Provider.Service) => Provider.Service
+  /** Notes a call a step's agent made elsewhere (on a cluster runner), as `provider` does for calls made here. */
+  readonly noteCall: (step: Step, model: string, usage: Usage) => void
   readonly sink: (inner: ((event: OrchestratorEvent) => void) | undefined) => (event: OrchestratorEvent) => void
   /** A stored agent result, with its calls charged to the run; undefined when it has to run. */
   readonly replayAgent: (node: Node, agentId: string, tier: string) => AgentResult | undefined
@@ -214,6 +216,18 @@ export const make = (options: {
     )
   })
 
+  // Every answered call of a step is noted, so that a step's record holds what it paid for.
+  const note = (step: Step, model: string, usage: Usage) => {
+    const call: Call = usage.cacheWriteInputTokens !== undefined
+      ? [model, usage.inputTokens, usage.outputTokens, usage.cachedInputTokens ?? 0, usage.cacheWriteInputTokens]
+      : usage.cachedInputTokens === undefined
+      ? [model, usage.inputTokens, usage.outputTokens]
+      : [model, usage.inputTokens, usage.outputTokens, usage.cachedInputTokens]
+    const list = calls.get(step.agentId)
+    if (list === undefined) calls.set(step.agentId, [call])
+    else list.push(call)
+  }
+
   const journal: Journal = {
     runId,
     store,
@@ -228,18 +242,8 @@ export const make = (options: {
     replayedSteps: 0,
     awaiting: undefined,
     progress,
+    noteCall: (step, model, usage) => note(step, model, usage),
     provider: (inner) => {
-      // Every answered call of a step is noted, so that a step's record holds what it paid for.
-      const note = (step: Step, model: string, usage: Usage) => {
-        const call: Call = usage.cacheWriteInputTokens !== undefined
-          ? [model, usage.inputTokens, usage.outputTokens, usage.cachedInputTokens ?? 0, usage.cacheWriteInputTokens]
-          : usage.cachedInputTokens === undefined
-          ? [model, usage.inputTokens, usage.outputTokens]
-          : [model, usage.inputTokens, usage.outputTokens, usage.cachedInputTokens]
-        const list = calls.get(step.agentId)
-        if (list === undefined) calls.set(step.agentId, [call])
-        else list.push(call)
-      }
       const complete = (request: Provider.CompletionRequest): Effect.Effect<Provider.Completion, ProviderError> =>
         Effect.withFiberRuntime<Provider.Completion, ProviderError>((fiber) => {
           const step = fiber.getFiberRef(CurrentStep).step
