@@ -140,7 +140,8 @@ export const runAgents = <R>(
     } satisfies Outcome
   })
 
-const agentResult = (subtask: SubTask, outcome: StepOutcome<Workflow.AgentOutput>): AgentResult => {
+/** An agent's result, from its step and how it ended. */
+export const agentResult = (subtask: SubTask, outcome: StepOutcome<Workflow.AgentOutput>): AgentResult => {
   const { seconds, step } = outcome
   const done = outcome._tag === "Done"
   const output = done ? outcome.value : undefined

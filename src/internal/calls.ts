@@ -9,6 +9,8 @@ import { BudgetExceeded } from "../OrchestratorError.js"
 import type * as Provider from "../Provider.js"
 import { isTransient, type ProviderError } from "../ProviderError.js"
 import type { Usage } from "../Usage.js"
+import * as Retry from "../Retry.js"
+import type { OrchestratorConfig } from "../OrchestratorConfig.js"
 import { callProvider, meteredStream } from "./deltas.js"
 import { addUsage, chargeNode, emit, type RunEnv } from "./env.js"
 import { CurrentStep, type Step } from "./step.js"
@@ -16,6 +18,24 @@ import { CurrentStep, type Step } from "./step.js"
 // Every provider call of a run goes through here: it is charged to the step that makes it (and to the run, and
 // to the session's tracker), refused once a budget is spent, retried as the run's schedule says, then tried on
 // the fallback model.
+
+// The default retry schedule of each configuration, made once: runs with the same settings share it.
+const retries = new Map<string, RunEnv["retry"]>()
+
+/** The retry schedule a configuration's `maxRetries` and delays describe (`Retry.transientProviderErrors`). */
+export const configuredRetry = (config: OrchestratorConfig): RunEnv["retry"] => {
+  const key = `${config.maxRetries}/${config.retryBaseDelaySeconds}/${config.retryMaxDelaySeconds}`
+  let schedule = retries.get(key)
+  if (schedule === undefined) {
+    schedule = Retry.transientProviderErrors({
+      maxRetries: config.maxRetries,
+      baseDelay: Duration.seconds(config.retryBaseDelaySeconds),
+      maxDelay: Duration.seconds(config.retryMaxDelaySeconds)
+    })
+    retries.set(key, schedule)
+  }
+  return schedule
+}
 
 /** Stops every further provider call of the run; the first budget to be spent is the one reported. */
 export const stopRun = (env: RunEnv, stop: BudgetExceeded): void => {

@@ -13,7 +13,6 @@ import type { OrchestratorEvent } from "../OrchestratorEvent.js"
 import { OrchestratorResult } from "../OrchestratorResult.js"
 import * as Pricing from "../Pricing.js"
 import * as Provider from "../Provider.js"
-import * as Retry from "../Retry.js"
 import type { Usage } from "../Usage.js"
 import type * as Workflow from "../Workflow.js"
 import { emit, makeNode, type Node, type RunEnv } from "./env.js"
@@ -21,7 +20,7 @@ import { interpret } from "./interpret.js"
 import type { Outcome } from "./outcome.js"
 import { makeDeltas } from "./deltas.js"
 import { makePool } from "./pool.js"
-import { meteredProvider } from "./calls.js"
+import { configuredRetry, meteredProvider } from "./calls.js"
 import { CurrentStep, Step } from "./step.js"
 import { recorderOf } from "./trackers.js"
 import { annotateRun, makeRunTelemetry } from "./telemetry/run.js"
@@ -204,11 +203,7 @@ export const execute = <R>(
       session: prepared.session,
       pool: makePool(config.concurrency),
       watchdog: yield* makeWatchdog(clock),
-      retry: options.retry ?? Retry.transientProviderErrors({
-        maxRetries: config.maxRetries,
-        baseDelay: Duration.seconds(config.retryBaseDelaySeconds),
-        maxDelay: Duration.seconds(config.retryMaxDelaySeconds)
-      }),
+      retry: options.retry ?? configuredRetry(config),
       clock,
       context: options.context ?? {},
       sink: journal === undefined ? sink : journal.sink(sink),

@@ -7,20 +7,17 @@ import type * as Tool from "@effect/ai/Tool"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
-import { AgentResult } from "../../AgentResult.js"
 import { UnknownWorkflow } from "../../Cluster.js"
 import * as DreamCascade from "../../DreamCascade.js"
 import * as DreamSwarm from "../../DreamSwarm.js"
-import type { OrchestratorConfig } from "../../OrchestratorConfig.js"
 import { StepTimedOut } from "../../OrchestratorError.js"
 import * as Provider from "../../Provider.js"
-import type { SubTask } from "../../SubTask.js"
-import * as Retry from "../../Retry.js"
-import { meteredProvider } from "../calls.js"
+import { configuredRetry, meteredProvider } from "../calls.js"
+import { agentResult } from "../agents.js"
 import { makeDeltas } from "../deltas.js"
 import { makeNode, type RunEnv } from "../env.js"
 import { makePool } from "../pool.js"
-import { CurrentStep, outcomeOf, Step, type StepOutcome } from "../step.js"
+import { CurrentStep, outcomeOf, Step } from "../step.js"
 import type { Usage } from "../../Usage.js"
 import type * as Workflow from "../../Workflow.js"
 import { agentsAt } from "./paths.js"
@@ -93,22 +90,6 @@ const noting = (inner: Provider.Service, calls: Array<readonly [string, Usage]>)
 /** The events of an agent that the submitter emits again; the rest it makes itself. */
 const forwarded = new Set(["agent_retry", "agent_delta", "tool_call", "tool_result"])
 
-/** The retry schedule of a run's configuration, made once per configuration. */
-const schedules = new Map<string, RunEnv["retry"]>()
-const retryOf = (config: OrchestratorConfig): RunEnv["retry"] => {
-  const key = `${config.maxRetries}/${config.retryBaseDelaySeconds}/${config.retryMaxDelaySeconds}`
-  let schedule = schedules.get(key)
-  if (schedule === undefined) {
-    schedule = Retry.transientProviderErrors({
-      maxRetries: config.maxRetries,
-      baseDelay: Duration.seconds(config.retryBaseDelaySeconds),
-      maxDelay: Duration.seconds(config.retryMaxDelaySeconds)
-    })
-    schedules.set(key, schedule)
-  }
-  return schedule
-}
-
 /** A pool no agent here uses: the runner runs one agent per request, on the request's fiber. */
 const noPool = makePool(1)
 
@@ -147,7 +128,7 @@ export const executeAgent = (
       session: undefined,
       pool: noPool,
       watchdog: undefined as never,
-      retry: retryOf(config),
+      retry: configuredRetry(config),
       clock,
       context: request.context as Readonly<Record<string, unknown>>,
       sink: (event) => {
@@ -184,30 +165,6 @@ export const executeAgent = (
       Effect.exit
     )
     const outcome = outcomeOf(step, exit)
-    return { result: agentResultOf(subtask, outcome), calls, runner, events }
+    return { result: agentResult(subtask, outcome), calls, runner, events }
   })
 
-/** The agent's result, as the engine makes it (the cost is the submitter's to compute). */
-const agentResultOf = (subtask: SubTask, outcome: StepOutcome<Workflow.AgentOutput>): AgentResult => {
-  const { seconds, step } = outcome
-  const done = outcome._tag === "Done"
-  const output = done ? outcome.value : undefined
-  const structured = output !== undefined && typeof output !== "string" ? output : undefined
-  return new AgentResult({
-    agentId: step.agentId,
-    agentType: subtask.agentType,
-    subtaskId: subtask.id,
-    content: output === undefined ? "" : typeof output === "string" ? output : output.content,
-    status: done ? "completed" : outcome.cancelled ? "cancelled" : "failed",
-    executionTime: seconds,
-    cost: 0,
-    usage: step.usage,
-    model: step.model,
-    tier: step.tier,
-    attempts: step.attempts,
-    error: done ? undefined : outcome.error,
-    metadata: structured?.metadata ?? {},
-    ...(structured?.value === undefined ? {} : { value: structured.value }),
-    ...(done ? {} : { errorTag: outcome.errorTag, failure: outcome.failure })
-  }, true)
-}
