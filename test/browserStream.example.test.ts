@@ -1,8 +1,8 @@
 import { spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { assert, describe, it } from "vitest"
-import { chromium } from "playwright-core"
-import { sseClient } from "./servers.js"
+import { launchBrowser } from "./browser.js"
+import { listeningUrl, sseClient } from "./servers.js"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
 
@@ -13,20 +13,9 @@ describe("examples/browser-stream.ts", () => {
       env: { ...process.env, PORT: "0", NO_COLOR: "1" },
       stdio: ["ignore", "pipe", "pipe"]
     })
-    const browser = await chromium.launch({
-      executablePath: "/usr/bin/chromium",
-      args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-    })
+    const browser = await launchBrowser()
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        let out = ""
-        child.stdout.on("data", (chunk: Buffer) => {
-          out += chunk.toString()
-          const found = /Listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)
-          if (found !== null) resolve(found[1]!)
-        })
-        child.once("exit", (code) => reject(new Error(`exited with ${code}: ${out}`)))
-      })
+      const url = await listeningUrl(child)
       const client = sseClient(`${url}/events`)
       const tab = await browser.newPage()
       await tab.goto(`${url}/`)

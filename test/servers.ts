@@ -1,3 +1,5 @@
+import type { ChildProcessByStdio, ChildProcessWithoutNullStreams } from "node:child_process"
+import type { Readable } from "node:stream"
 import { createServer } from "node:http"
 import { request as httpRequest } from "node:http"
 import { HttpServer } from "@effect/platform"
@@ -122,3 +124,15 @@ export const runEvents = (n: number) =>
     return events.events
   })
 
+
+/** The `http://127.0.0.1:PORT` a child process prints as `Listening on …`; fails if it exits first. */
+export const listeningUrl = (child: ChildProcessWithoutNullStreams | ChildProcessByStdio<null, Readable, Readable>) =>
+  new Promise<string>((resolve, reject) => {
+    let out = ""
+    child.stdout.on("data", (chunk: Buffer) => {
+      out += chunk.toString()
+      const found = /Listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)
+      if (found !== null) resolve(found[1]!)
+    })
+    child.once("exit", (code) => reject(new Error(`exited with ${code}: ${out}`)))
+  })

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url"
 import { promisify } from "node:util"
 import { assert, describe, it } from "@effect/vitest"
 import WS from "ws"
-import { sseClient } from "./servers.js"
+import { listeningUrl, sseClient } from "./servers.js"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
 const run = promisify(execFile)
@@ -19,15 +19,7 @@ describe("streaming and report examples", () => {
       stdio: ["ignore", "pipe", "pipe"]
     })
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        let out = ""
-        child.stdout.on("data", (chunk: Buffer) => {
-          out += chunk.toString()
-          const found = /Listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)
-          if (found !== null) resolve(found[1]!)
-        })
-        child.once("exit", (code) => reject(new Error(`exited with ${code}: ${out}`)))
-      })
+      const url = await listeningUrl(child)
       const sse = sseClient(`${url}/events`)
       const messages: Array<string> = []
       const ws = new WS(`${url.replace("http", "ws")}/ws`)

@@ -2,8 +2,8 @@ import { HttpRouter, HttpServerResponse } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Stream } from "effect"
 import { EventHub, Orchestrator, Provider, Sse } from "multi-agent-orchestration"
-import { chromium } from "playwright-core"
 import { livePage } from "../src/bin/page.js"
+import { launchBrowser } from "./browser.js"
 import { fixedWorkflow, tasks } from "./helpers.js"
 import { serve } from "./servers.js"
 
@@ -31,12 +31,7 @@ describe("the live page", () => {
       }).pipe(Effect.provide(provider), Effect.fork)
 
       const browser = yield* Effect.acquireRelease(
-        Effect.promise(() =>
-          chromium.launch({
-            executablePath: "/usr/bin/chromium",
-            args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-          })
-        ),
+        Effect.promise(launchBrowser),
         (browser) => Effect.promise(() => browser.close())
       )
       const tab = yield* Effect.promise(() => browser.newPage())
