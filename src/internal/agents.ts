@@ -1,5 +1,6 @@
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
@@ -302,7 +303,9 @@ const runGraph = <R>(
       const timeOut = function(this: AgentStep) {
         return Effect.suspend(() => {
           const seconds = (this.deadline - this.started) / 1000
-          complete(this.index, agentResult(this.subtask, failed(this, Cause.fail(new StepTimedOut({ seconds })))))
+          const error = new StepTimedOut({ seconds })
+          env.telemetry?.agentEnded(this, Exit.fail(error))
+          complete(this.index, agentResult(this.subtask, failed(this, Cause.fail(error))))
           return pool.replaceWorker
         })
       }
@@ -355,7 +358,9 @@ const runGraph = <R>(
           unknown
         >
         const telemetry = env.telemetry
-        return Effect.matchCauseEffect(telemetry === undefined ? body : telemetry.agent(step, body), worker.handlers)
+        return telemetry === undefined
+          ? Effect.matchCauseEffect(body, worker.handlers)
+          : telemetry.agent(step, body, worker.handlers)
       }
 
       const owner: JobOwner = { run }

@@ -244,7 +244,12 @@ export const execute = <R>(
       // Ending the run ends its agents: an interrupted run interrupts every one and waits for them, before the
       // cancellation event is built, so that event holds exactly what finished.
       Effect.onExit((exit) =>
-        Effect.zipRight(env.watchdog.stop, Exit.isSuccess(exit) ? Effect.sync(() => env.pool.close()) : env.pool.interruptAll)
+        Effect.zipRight(
+          env.watchdog.stop,
+          Exit.isSuccess(exit)
+            ? Effect.sync(() => env.pool.close())
+            : Effect.tap(env.pool.interruptAll, () => telemetry?.runEnded())
+        )
       ),
       Effect.onInterrupt(() =>
         Effect.map(cancelledResult(env, prepared, started, cancelReason), (result) => {

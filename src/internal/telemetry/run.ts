@@ -3,9 +3,13 @@ import type * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
+import * as FiberRef from "effect/FiberRef"
+import * as HashMap from "effect/HashMap"
 import * as MetricLabel from "effect/MetricLabel"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
+import * as Tracer from "effect/Tracer"
 import type { OrchestratorConfig } from "../../OrchestratorConfig.js"
 import type * as Provider from "../../Provider.js"
 import type { ProviderError } from "../../ProviderError.js"
@@ -18,6 +22,11 @@ import type { Step } from "../step.js"
 //
 // Spans are parented explicitly, never by the fiber they run on: agents run on pool workers that outlive them,
 // so a worker's own context says nothing of the workflow an agent belongs to.
+//
+// Agent and provider-call spans, one or more per agent, are made straight from the run's tracer and ended by
+// the engine's own handlers, where an agent's or a call's outcome is handled anyway: `Effect.useSpan` and
+// `withParentSpan` would copy the fiber's FiberRefs three times and wrap the body twice more, which costs more
+// than a whole untraced agent. The few spans of workflows and one-off steps use Effect's combinators.
 
 /** What `Telemetry.instrument` switches on. */
 export interface Settings {
@@ -55,6 +64,34 @@ const labels = (...pairs: ReadonlyArray<string>): ReadonlyArray<MetricLabel.Metr
 }
 const noLabels: ReadonlyArray<MetricLabel.MetricLabel> = []
 
+/** The label sets a successful call of a model records under, looked up once per call. */
+interface ModelLabels {
+  readonly succeeded: ReadonlyArray<MetricLabel.MetricLabel>
+  readonly input: ReadonlyArray<MetricLabel.MetricLabel>
+  readonly output: ReadonlyArray<MetricLabel.MetricLabel>
+  readonly cost: ReadonlyArray<MetricLabel.MetricLabel>
+}
+const modelLabelSets = new Map<string, ModelLabels>()
+const modelLabels = (model: string): ModelLabels => {
+  let set = modelLabelSets.get(model)
+  if (set === undefined) {
+    set = {
+      succeeded: labels("gen_ai.request.model", model, "error.type", "none"),
+      input: labels("gen_ai.response.model", model, "gen_ai.token.type", "input"),
+      output: labels("gen_ai.response.model", model, "gen_ai.token.type", "output"),
+      cost: labels("gen_ai.response.model", model)
+    }
+    modelLabelSets.set(model, set)
+  }
+  return set
+}
+
+/**
+ * Providers whose calls make no spans of their own (the simulated one): a call's span need not become the
+ * parent span of what the call runs, which saves two FiberRef updates a call.
+ */
+export const spanFreeProviders = new WeakSet<Provider.Service>()
+
 const statusOf = (step: Step, exit: Exit.Exit<unknown, unknown>): string =>
   Exit.isSuccess(exit)
     ? "completed"
@@ -83,16 +120,74 @@ const promptMessages = (request: Provider.CompletionRequest): string => {
   return JSON.stringify(messages)
 }
 
+/** How the fiber that starts a run makes spans, read once: a span of the run then costs no lookups. */
+export interface SpanSettings {
+  readonly tracer: Tracer.Tracer
+  readonly timing: boolean
+  readonly annotations: ReadonlyArray<readonly [string, unknown]>
+  readonly links: ReadonlyArray<Tracer.SpanLink>
+}
+
+/** An agent step with its open span: the agent's, and that of its provider call in progress, if any. */
+interface Traced {
+  span: Tracer.Span | undefined
+  callSpan: Tracer.Span | undefined
+}
+
+const interrupted = Exit.interrupt(FiberId.none)
+
+/** Sets the current fiber's context: one FiberRef update, where `Effect.provideService` makes a region of two. */
+const setContext = (context: Context.Context<never>) => FiberRef.set(FiberRef.currentContext, context)
+
+/** Spans that go nowhere, for a run started where tracing is switched off (`Effect.withTracerEnabled(false)`). */
+const noopTracer = Tracer.make({
+  span: (name, parent, context, links, startTime, kind) => ({
+    _tag: "Span",
+    name,
+    spanId: "noop",
+    traceId: "noop",
+    parent,
+    context,
+    status: { _tag: "Started", startTime },
+    attributes: new Map(),
+    links,
+    sampled: false,
+    kind,
+    end: () => {},
+    attribute: () => {},
+    event: () => {},
+    addLinks: () => {}
+  }),
+  context: (execution) => execution()
+})
+
 export class RunTelemetry {
   private spent = 0
+  /** Agents whose span is open: those still open when the run ends were interrupted with it. */
+  private readonly open = new Set<Step & Traced>()
 
   constructor(
     readonly settings: Settings,
     readonly taskId: string,
     readonly providerName: string,
+    /** Whether a call's span becomes the parent span of what the call runs (see `spanFreeProviders`). */
+    private readonly nestCalls: boolean,
     readonly config: OrchestratorConfig,
-    readonly clock: Clock.Clock
+    readonly clock: Clock.Clock,
+    private readonly spans: SpanSettings
   ) {}
+
+  private now(): bigint {
+    return this.spans.timing ? this.clock.unsafeCurrentTimeNanos() : BigInt(0)
+  }
+
+  /** What `Effect.makeSpan` does, less the per-span lookups. */
+  private startSpan(name: string, parent: Option.Option<Tracer.AnySpan>, kind: Tracer.SpanKind): Tracer.Span {
+    const span = this.spans.tracer.span(name, parent, Context.empty(), this.spans.links, this.now(), kind)
+    const annotations = this.spans.annotations
+    for (let i = 0; i < annotations.length; i++) span.attribute(annotations[i]![0], annotations[i]![1])
+    return span
+  }
 
   /** A workflow's span, a child of its parent workflow's (or, at the top, of the run's). */
   workflow<A, E, R>(node: Node, body: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> {
@@ -116,56 +211,105 @@ export class RunTelemetry {
     })
   }
 
-  /** An agent's span, a child of its workflow's, whatever worker fiber runs it. */
-  agent<A, E, R>(step: Step, body: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> {
-    return this.stepSpan(`invoke_agent ${step.agentId}`, step, body, true)
+  /**
+   * Runs an agent's body under its span, a child of its workflow's whatever worker fiber runs it, then hands
+   * the outcome to `handlers`. The body sees the span as its parent span, so that the spans it makes (provider
+   * calls, the user's own) nest under it.
+   */
+  agent<A, E, R, X>(
+    step: Step,
+    body: Effect.Effect<A, E, R>,
+    handlers: {
+      readonly onSuccess: (value: A) => Effect.Effect<X>
+      readonly onFailure: (cause: Cause.Cause<E>) => Effect.Effect<X>
+    }
+  ): Effect.Effect<X, never, R> {
+    const traced = step as Step & Traced
+    const node = step.node
+    const span = this.startSpan(`invoke_agent ${step.agentId}`, Option.fromNullable(node.span), "internal")
+    span.attribute("gen_ai.operation.name", "invoke_agent")
+    span.attribute("orchestration.agent.id", step.agentId)
+    span.attribute("orchestration.agent.tier", step.tier)
+    span.attribute("orchestration.workflow.id", node.workflowId)
+    span.attribute("gen_ai.request.model", step.defaultModel)
+    span.attribute("gen_ai.agent.id", step.agentId)
+    span.attribute("orchestration.subtask.id", step.subtaskId)
+    traced.span = span
+    traced.callSpan = undefined
+    this.open.add(traced)
+    metrics.agentsInFlight.unsafeModify(1, noLabels)
+    // The worker's context is not put back afterwards: nothing on a worker makes spans between agents, and the
+    // next agent replaces the parent span.
+    return Effect.withFiberRuntime((fiber) =>
+      Effect.zipRight(
+        setContext(Context.add(fiber.currentContext, Tracer.ParentSpan, span)),
+        Effect.matchCauseEffect(body, {
+          onSuccess: (value) => {
+            this.agentEnded(step, Exit.void)
+            return handlers.onSuccess(value)
+          },
+          onFailure: (cause) => {
+            this.agentEnded(step, Exit.failCause(cause))
+            return handlers.onFailure(cause)
+          }
+        })
+      )
+    )
+  }
+
+  /**
+   * Ends an agent's span, once: from its handlers, or for an agent stopped at its deadline or with its run,
+   * which never reaches them.
+   */
+  agentEnded(step: Step, exit: Exit.Exit<unknown, unknown>): void {
+    const traced = step as Step & Traced
+    const span = traced.span
+    if (span === undefined || !this.open.delete(traced)) return
+    if (traced.callSpan !== undefined) this.endCall(traced, traced.callSpan, exit)
+    metrics.agentsInFlight.unsafeModify(-1, noLabels)
+    this.ended(span, step, exit)
+    span.end(this.now(), exit)
+  }
+
+  /** Ends the spans of agents still running when the run ends: they were interrupted with it. */
+  runEnded(): void {
+    for (const step of [...this.open]) this.agentEnded(step, interrupted)
   }
 
   /** The span of a decomposition, synthesis, judge, merge or condition step. */
   step<A, E, R>(step: Step, body: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> {
-    const kind = step.subtaskId.replace(/^\(|\)$/g, "")
-    return this.stepSpan(`${kind} ${step.node.name}`, step, body, false)
-  }
-
-  private stepSpan<A, E, R>(name: string, step: Step, body: Effect.Effect<A, E, R>, agent: boolean) {
     const node = step.node
     const parent = node.span
-    const attributes: Record<string, unknown> = {
-      "gen_ai.operation.name": agent ? "invoke_agent" : "chat",
-      "orchestration.agent.id": step.agentId,
-      "orchestration.agent.tier": step.tier,
-      "orchestration.workflow.id": node.workflowId,
-      "gen_ai.request.model": step.defaultModel
-    }
-    if (agent) {
-      attributes["gen_ai.agent.id"] = step.agentId
-      attributes["orchestration.subtask.id"] = step.subtaskId
-    } else {
-      attributes["orchestration.step"] = step.tier
-    }
-    return Effect.useSpan(name, {
+    return Effect.useSpan(`${step.subtaskId.replace(/^\(|\)$/g, "")} ${node.name}`, {
       ...(parent === undefined ? {} : { parent }),
       captureStackTrace: false,
-      attributes
-    }, (span) => {
-      if (agent) metrics.agentsInFlight.unsafeModify(1, noLabels)
-      return Effect.onExit(Effect.withParentSpan(body, span), (exit) =>
-        Effect.sync(() => {
-          if (agent) metrics.agentsInFlight.unsafeModify(-1, noLabels)
-          span.attribute("orchestration.cost", step.cost)
-          span.attribute("orchestration.attempts", step.attempts)
-          span.attribute("gen_ai.usage.input_tokens", step.inputTokens)
-          span.attribute("gen_ai.usage.output_tokens", step.outputTokens)
-          if (step.model !== undefined) span.attribute("gen_ai.response.model", step.model)
-          span.attribute("orchestration.agent.status", statusOf(step, exit))
-          if (Exit.isFailure(exit)) span.attribute("error.type", step.timedOut ? "StepTimedOut" : errorTypeOf(exit.cause))
-        }))
-    })
+      attributes: {
+        "gen_ai.operation.name": "chat",
+        "orchestration.agent.id": step.agentId,
+        "orchestration.agent.tier": step.tier,
+        "orchestration.workflow.id": node.workflowId,
+        "gen_ai.request.model": step.defaultModel,
+        "orchestration.step": step.tier
+      }
+    }, (span) =>
+      Effect.onExit(Effect.withParentSpan(body, span), (exit) =>
+        Effect.sync(() => this.ended(span, step, exit))))
+  }
+
+  /** What a step's span says of its outcome. */
+  private ended(span: Tracer.Span, step: Step, exit: Exit.Exit<unknown, unknown>): void {
+    span.attribute("orchestration.cost", step.cost)
+    span.attribute("orchestration.attempts", step.attempts)
+    span.attribute("gen_ai.usage.input_tokens", step.inputTokens)
+    span.attribute("gen_ai.usage.output_tokens", step.outputTokens)
+    if (step.model !== undefined) span.attribute("gen_ai.response.model", step.model)
+    span.attribute("orchestration.agent.status", statusOf(step, exit))
+    if (Exit.isFailure(exit)) span.attribute("error.type", step.timedOut ? "StepTimedOut" : errorTypeOf(exit.cause))
   }
 
   /**
-   * One attempt of a provider call, as a GenAI client span: a child of the step's span. The attempt's cost is
-   * what metering charged the step for it.
+   * One attempt of a provider call, as a GenAI client span: a child of the current span (the step's, or one
+   * the agent made). The attempt's cost is what metering charged the step for it.
    */
   call(
     step: Step,
@@ -174,79 +318,88 @@ export class RunTelemetry {
     completion: Effect.Effect<Provider.Completion, ProviderError>,
     handlers: CallHandlers
   ): Effect.Effect<Provider.Completion, ProviderError> {
-    const attributes: Record<string, unknown> = {
-      "gen_ai.operation.name": "chat",
-      "gen_ai.provider.name": this.providerName,
-      "gen_ai.request.model": model,
-      "orchestration.agent.id": step.agentId,
-      "orchestration.agent.tier": step.tier,
-      "orchestration.attempt": step.attempts
-    }
-    if (request.temperature !== undefined) attributes["gen_ai.request.temperature"] = request.temperature
-    if (request.maxTokens !== undefined) attributes["gen_ai.request.max_tokens"] = request.maxTokens
-    if (this.settings.recordContent) {
-      if (request.system !== undefined) {
-        attributes["gen_ai.system_instructions"] = JSON.stringify([{ type: "text", content: request.system }])
+    const traced = step as Step & Traced
+    return Effect.withFiberRuntime((fiber) => {
+      const outer = fiber.currentContext
+      const span = this.startSpan(`chat ${model}`, Context.getOption(outer, Tracer.ParentSpan), "client")
+      span.attribute("gen_ai.operation.name", "chat")
+      span.attribute("gen_ai.provider.name", this.providerName)
+      span.attribute("gen_ai.request.model", model)
+      span.attribute("orchestration.agent.id", step.agentId)
+      span.attribute("orchestration.agent.tier", step.tier)
+      span.attribute("orchestration.attempt", step.attempts)
+      if (request.temperature !== undefined) span.attribute("gen_ai.request.temperature", request.temperature)
+      if (request.maxTokens !== undefined) span.attribute("gen_ai.request.max_tokens", request.maxTokens)
+      if (this.settings.recordContent) {
+        if (request.system !== undefined) {
+          span.attribute("gen_ai.system_instructions", JSON.stringify([{ type: "text", content: request.system }]))
+        }
+        span.attribute("gen_ai.input.messages", promptMessages(request))
       }
-      attributes["gen_ai.input.messages"] = promptMessages(request)
-    }
-    const started = this.clock.unsafeCurrentTimeMillis()
-    const seconds = () => (this.clock.unsafeCurrentTimeMillis() - started) / 1000
-    return Effect.flatMap(
-      Effect.makeSpan(`chat ${model}`, { kind: "client", attributes, captureStackTrace: false }),
-      (span) => {
-        const end = (exit: Exit.Exit<unknown, unknown>) => span.end(this.clock.unsafeCurrentTimeNanos(), exit)
-        return Effect.matchCauseEffect(Effect.withParentSpan(completion, span), {
-          onSuccess: (reply) => {
-            const before = step.cost
-            const next = handlers.onSuccess(reply)
-            const callCost = step.cost - before
-            span.attribute("gen_ai.response.model", reply.model)
-            span.attribute("gen_ai.usage.input_tokens", reply.usage.inputTokens)
-            span.attribute("gen_ai.usage.output_tokens", reply.usage.outputTokens)
-            span.attribute("orchestration.cost", callCost)
-            if (this.settings.recordContent) {
-              span.attribute(
-                "gen_ai.output.messages",
-                JSON.stringify([{ role: "assistant", parts: [{ type: "text", content: reply.content }] }])
-              )
-            }
-            end(Exit.void)
-            metrics.callDuration.unsafeUpdate(seconds(), labels("gen_ai.request.model", model, "error.type", "none"))
-            this.charged(reply.model, reply.usage.inputTokens, reply.usage.outputTokens, callCost)
-            return next
-          },
-          onFailure: (cause) => {
-            const failure = Cause.failureOption(cause)
-            const errorType = errorTypeOf(cause)
-            span.attribute("error.type", errorType)
-            metrics.callDuration.unsafeUpdate(seconds(), labels("gen_ai.request.model", model, "error.type", errorType))
-            if (Option.isNone(failure)) {
-              end(Exit.failCause(cause))
-              return Effect.failCause(cause)
-            }
-            const error = failure.value
-            const before = step.cost
-            const next = handlers.onFailure(error)
-            if (error.usage !== undefined) {
-              const callCost = step.cost - before
-              span.attribute("gen_ai.usage.input_tokens", error.usage.inputTokens)
-              span.attribute("gen_ai.usage.output_tokens", error.usage.outputTokens)
-              span.attribute("orchestration.cost", callCost)
-              this.charged(model, error.usage.inputTokens, error.usage.outputTokens, callCost)
-            }
-            end(Exit.fail(error))
-            return next
+      // An attempt cut short (its agent timed out or interrupted) ends with its agent's span.
+      if (traced.callSpan !== undefined) this.endCall(traced, traced.callSpan, interrupted)
+      traced.callSpan = span
+      const started = this.clock.unsafeCurrentTimeMillis()
+      const seconds = () => (this.clock.unsafeCurrentTimeMillis() - started) / 1000
+      const restore = this.nestCalls ? setContext(outer) : Effect.void
+      const run = this.nestCalls ? Effect.zipRight(setContext(Context.add(outer, Tracer.ParentSpan, span)), completion) : completion
+      return Effect.matchCauseEffect(run, {
+        onSuccess: (reply) => {
+          const before = step.cost
+          const next = handlers.onSuccess(reply)
+          const callCost = step.cost - before
+          span.attribute("gen_ai.response.model", reply.model)
+          span.attribute("gen_ai.usage.input_tokens", reply.usage.inputTokens)
+          span.attribute("gen_ai.usage.output_tokens", reply.usage.outputTokens)
+          span.attribute("orchestration.cost", callCost)
+          if (this.settings.recordContent) {
+            span.attribute(
+              "gen_ai.output.messages",
+              JSON.stringify([{ role: "assistant", parts: [{ type: "text", content: reply.content }] }])
+            )
           }
-        })
-      }
-    )
+          this.endCall(traced, span, Exit.void)
+          metrics.callDuration.unsafeUpdate(seconds(), modelLabels(model).succeeded)
+          this.charged(reply.model, reply.usage.inputTokens, reply.usage.outputTokens, callCost)
+          return Effect.zipRight(restore, next)
+        },
+        onFailure: (cause) => {
+          const failure = Cause.failureOption(cause)
+          const errorType = errorTypeOf(cause)
+          span.attribute("error.type", errorType)
+          metrics.callDuration.unsafeUpdate(seconds(), labels("gen_ai.request.model", model, "error.type", errorType))
+          if (Option.isNone(failure)) {
+            this.endCall(traced, span, Exit.failCause(cause))
+            return Effect.zipRight(restore, Effect.failCause(cause))
+          }
+          const error = failure.value
+          const before = step.cost
+          const next = handlers.onFailure(error)
+          if (error.usage !== undefined) {
+            const callCost = step.cost - before
+            span.attribute("gen_ai.usage.input_tokens", error.usage.inputTokens)
+            span.attribute("gen_ai.usage.output_tokens", error.usage.outputTokens)
+            span.attribute("orchestration.cost", callCost)
+            this.charged(model, error.usage.inputTokens, error.usage.outputTokens, callCost)
+          }
+          this.endCall(traced, span, Exit.fail(error))
+          return Effect.zipRight(restore, next)
+        }
+      })
+    })
+  }
+
+  private endCall(step: Step & Traced, span: Tracer.Span, exit: Exit.Exit<unknown, unknown>): void {
+    if (step.callSpan === span) step.callSpan = undefined
+    if (Exit.isFailure(exit) && !span.attributes.has("error.type")) span.attribute("error.type", errorTypeOf(exit.cause))
+    span.end(this.now(), exit)
   }
 
   private charged(model: string, inputTokens: number, outputTokens: number, callCost: number): void {
-    metrics.tokens.unsafeUpdate(inputTokens, labels("gen_ai.response.model", model, "gen_ai.token.type", "input"))
-    metrics.tokens.unsafeUpdate(outputTokens, labels("gen_ai.response.model", model, "gen_ai.token.type", "output"))
-    if (callCost > 0) metrics.cost.unsafeUpdate(callCost, labels("gen_ai.response.model", model))
+    const set = modelLabels(model)
+    metrics.tokens.unsafeUpdate(inputTokens, set.input)
+    metrics.tokens.unsafeUpdate(outputTokens, set.output)
+    if (callCost > 0) metrics.cost.unsafeUpdate(callCost, set.cost)
     this.spent += callCost
     const limit = this.config.maxTotalCost
     if (limit !== undefined && limit > 0) metrics.budgetUsed.unsafeUpdate(this.spent / limit, noLabels)
@@ -265,8 +418,22 @@ export const makeRunTelemetry = (
   config: OrchestratorConfig,
   clock: Clock.Clock
 ): Effect.Effect<RunTelemetry | undefined> =>
-  Effect.map(TelemetrySettings, (settings) =>
-    settings.enabled ? new RunTelemetry(settings, taskId, provider.name, config, clock) : undefined)
+  Effect.flatMap(TelemetrySettings, (settings) =>
+    settings.enabled
+      ? Effect.withFiberRuntime((fiber) =>
+        Effect.map(Effect.tracer, (tracer) => {
+          const spans: SpanSettings = fiber.getFiberRef(FiberRef.currentTracerEnabled)
+            ? {
+              tracer,
+              timing: fiber.getFiberRef(FiberRef.currentTracerTimingEnabled),
+              annotations: [...HashMap.toEntries(fiber.getFiberRef(FiberRef.currentTracerSpanAnnotations))],
+              links: [...fiber.getFiberRef(FiberRef.currentTracerSpanLinks)]
+            }
+            : { tracer: noopTracer, timing: false, annotations: [], links: [] }
+          return new RunTelemetry(settings, taskId, provider.name, !spanFreeProviders.has(provider), config, clock, spans)
+        })
+      )
+      : Effect.succeed(undefined))
 
 /** Marks the current span (the run's) with the task's id, when telemetry is on. */
 export const annotateRun = (telemetry: RunTelemetry | undefined): Effect.Effect<void> =>
