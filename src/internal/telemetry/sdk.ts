@@ -1,10 +1,12 @@
-/** Export through the OpenTelemetry SDK, to any `SpanExporter` and `MetricReader`; loaded only when asked for. */
+/** Export to any OpenTelemetry `SpanExporter` and `MetricReader`; loaded only when asked for. */
 import * as NodeSdk from "@effect/opentelemetry/NodeSdk"
 import type { MetricReader } from "@opentelemetry/sdk-metrics"
-import { BatchSpanProcessor, SimpleSpanProcessor, type SpanExporter } from "@opentelemetry/sdk-trace-base"
+import * as Resource from "@effect/opentelemetry/Resource"
+import type { SpanExporter } from "@opentelemetry/sdk-trace-base"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Tracer from "effect/Tracer"
+import { batchingSink, immediateSink, makeTracer } from "./exporter.js"
 
 export interface SdkOptions {
   readonly serviceName: string
@@ -15,34 +17,27 @@ export interface SdkOptions {
   readonly maxQueueSize?: number | undefined
 }
 
-/**
- * The SDK's tracer without its per-step context hand-off: `@effect/opentelemetry` enters the OpenTelemetry
- * context of the current span on every step of every fiber, for the sake of non-Effect instrumentation,
- * which costs more than the spans themselves on a wide run. Spans, parents and export are unchanged.
- */
-const withoutContextPropagation = Layer.unwrapEffect(
-  Effect.map(Effect.tracer, (tracer) =>
-    Layer.setTracer(Tracer.make({
-      span: (name, parent, context, links, startTime, kind, options) =>
-        tracer.span(name, parent, context, links, startTime, kind, options),
-      context: (execution) => execution()
-    })))
-)
-
+/** Spans from `makeTracer`, exported through the given exporter; metrics through the SDK's reader. */
 export const layer = (options: SdkOptions): Layer.Layer<never> =>
-  Layer.provide(
-    withoutContextPropagation,
-    NodeSdk.layer(() => ({
+  Layer.unwrapScoped(
+    Effect.gen(function*() {
+      const resource = yield* Resource.Resource
+      const scope = { name: "multi-agent-orchestration" }
+      const sink = options.batch === false
+        ? yield* immediateSink(options.spanExporter, resource, scope)
+        : yield* batchingSink(options.spanExporter, resource, scope, {
+          // The SDK's default queue (2,048 spans) drops spans of a wide run: 10,000 agents end within a second.
+          maxQueueSize: options.maxQueueSize ?? 65_536,
+          maxBatchSize: 2_048,
+          interval: Duration.seconds(5)
+        })
+      return Layer.setTracer(makeTracer(sink))
+    })
+  ).pipe(
+    Layer.provide(NodeSdk.layer(() => ({
       resource: options.serviceVersion === undefined
         ? { serviceName: options.serviceName }
         : { serviceName: options.serviceName, serviceVersion: options.serviceVersion },
-      spanProcessor: options.batch === false
-        ? new SimpleSpanProcessor(options.spanExporter)
-        // The SDK's default queue (2,048 spans) drops spans of a wide run: 10,000 agents end within a second.
-        : new BatchSpanProcessor(options.spanExporter, {
-          maxQueueSize: options.maxQueueSize ?? 65_536,
-          maxExportBatchSize: 2_048
-        }),
       metricReader: options.metricReader
-    }))
+    })))
   )
