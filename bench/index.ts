@@ -73,12 +73,16 @@ const streaming = async () => {
       `${plain.heapPeakMb.toFixed(0)} → ${plain.heapAfterMb.toFixed(0)} MB`
   )
   // Flat memory: the live heap does not grow with the number of deltas a reply is cut into.
-  const peaks: Array<string> = []
+  const peaks: Array<readonly [number, number]> = []
   for (const pieces of [1, deltasPerAgent, 4 * deltasPerAgent]) {
-    peaks.push(`${pieces} → ${(await runStreaming(true, pieces)).heapPeakMb.toFixed(0)} MB`)
+    peaks.push([pieces, (await runStreaming(true, pieces)).heapPeakMb])
   }
-  console.log(`S1 peak live heap by deltas per agent (the same 1,600 characters): ${peaks.join(", ")}`)
-  return streamed
+  console.log(
+    `S1 peak live heap by deltas per agent (the same 1,600 characters): ${
+      peaks.map(([pieces, mb]) => `${pieces} → ${mb.toFixed(0)} MB`).join(", ")
+    }`
+  )
+  return { ...streamed, growth: peaks[2]![1] / peaks[0]![1] }
 }
 
 // `npm run bench -- w1 w3 …` runs only the sections named; with none, all of them.
@@ -132,7 +136,8 @@ if (wanted("w1")) {
 if (wanted("streaming")) {
   const streamed = await streaming()
   targets.push(
-    `S1 at most 1 agent_delta per agent per 50 ms (got ${streamed.maxPerAgentPer50ms}), no text lost (got ${streamed.mismatched})`
+    `S1 at most 1 agent_delta per agent per 50 ms (got ${streamed.maxPerAgentPer50ms}), no text lost (got ${streamed.mismatched}), ` +
+      `flat memory: peak at ${4 * deltasPerAgent} deltas ÷ at 1 ≤ 1.15 (got ${streamed.growth.toFixed(2)})`
   )
 }
 

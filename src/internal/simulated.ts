@@ -202,9 +202,20 @@ const wordStream = (
   const end = Math.max(written, words === 0 ? 1 : 0) - 1
   const take = (now: number): Effect.Effect<Chunk.Chunk<CompletionChunk>, Option.Option<ProviderError>> => {
     const out: Array<CompletionChunk> = []
-    while (next < written && due(next) <= now + 1e-6) {
-      out.push({ _tag: "TextDelta", text: pattern.exec(text)![0] })
-      next++
+    if (gap === 0) {
+      while (next < written) {
+        out.push({ _tag: "TextDelta", text: pattern.exec(text)![0] })
+        next++
+      }
+    } else if (next < written && due(next) <= now + 1e-6) {
+      // The words that came due while the reader was busy go out as one delta, as a network stream read
+      // late hands over what it buffered: a reader that falls behind holds one piece of text, not a word each.
+      const from = pattern.lastIndex
+      while (next < written && due(next) <= now + 1e-6) {
+        pattern.exec(text)
+        next++
+      }
+      out.push({ _tag: "TextDelta", text: text.slice(from, pattern.lastIndex) })
     }
     if (due(end) <= now + 1e-6) {
       ended = true
