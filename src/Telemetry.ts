@@ -57,11 +57,11 @@ export interface ExporterOptions extends InstrumentOptions {
   readonly spanExporter: SpanExporter
   /** Reads the library's metrics (and every other Effect metric), if given. */
   readonly metricReader?: MetricReader | undefined
-  /** Batch spans before export (default), or hand each to the exporter as it ends (`false`). */
+  /** Batch spans before export (default), or hand each to the exporter as it ends (`false`, for tests). */
   readonly batch?: boolean | undefined
   /**
-   * The most spans a batch may hold while waiting for export; past it, spans are dropped (as the SDK does).
-   * Default: 65,536. The exporter's callbacks run on the event loop, so a run that never waits (thousands of
+   * The most spans that may wait for export; past it, spans are dropped (as the SDK does) and a warning says
+   * how many. Default: 65,536. The exporter's callbacks run on the event loop, so a run that never waits (thousands of
    * agents with no latency) can fill it: 100,000 such agents make 200,000 spans.
    */
   readonly maxQueueSize?: number | undefined
@@ -119,9 +119,11 @@ export const layer = (options: Options): Layer.Layer<never> =>
   )
 
 /**
- * Traces and metrics of runs, exported through the OpenTelemetry SDK to any `SpanExporter` (and
- * `MetricReader`): the SDK's own OTLP, Zipkin or console exporters, or an `InMemorySpanExporter` in tests.
- * Needs `@effect/opentelemetry` and its `@opentelemetry/*` peers.
+ * Traces and metrics of runs, exported to any OpenTelemetry `SpanExporter` (and `MetricReader`): the SDK's
+ * own OTLP, Zipkin or console exporters, or an `InMemorySpanExporter` in tests. Spans are Effect spans that
+ * become `ReadableSpan`s as they end, without the SDK's span objects (a tenth of their cost), and go to the
+ * exporter in batches of up to 2,048: when a batch is full, every 5 seconds, and all that is left when the
+ * layer closes. Needs `@effect/opentelemetry` and its `@opentelemetry/*` peers.
  *
  * @since 0.1.0
  * @category Layers
