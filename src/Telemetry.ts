@@ -61,8 +61,8 @@ export interface ExporterOptions extends InstrumentOptions {
   readonly batch?: boolean | undefined
   /**
    * The most spans that may wait for export; past it, spans are dropped (as the SDK does) and a warning says
-   * how many. Default: 65,536. The exporter's callbacks run on the event loop, so a run that never waits (thousands of
-   * agents with no latency) can fill it: 100,000 such agents make 200,000 spans.
+   * how many. Default: 65,536. The exporter's callbacks run on the event loop, so a run that never waits
+   * (thousands of agents with no latency) can fill it: 100,000 such agents make 200,000 spans.
    */
   readonly maxQueueSize?: number | undefined
 }
