@@ -3,7 +3,8 @@
  * user's code and the provider make, and reach a batching exporter whole.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { InMemorySpanExporter, type ReadableSpan } from "@opentelemetry/sdk-trace-base"
+import * as NodeSdk from "@effect/opentelemetry/NodeSdk"
+import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
 import { Effect, Fiber, Layer, Logger, TestClock } from "effect"
 import { Orchestrator, Provider, Telemetry, Workflow } from "multi-agent-orchestration"
 import { fixedWorkflow, scripted, tasks } from "./helpers.js"
@@ -122,6 +123,32 @@ describe("Telemetry: what nests under agent and call spans", () => {
         assert.strictEqual(span.attributes["orchestration.cost"], agent.cost)
       }
     }).pipe(Effect.provide(Layer.merge(Provider.simulated(), immediate(exporter))))
+  })
+})
+
+describe("Telemetry.instrument under the program's own tracer", () => {
+  it.effect("the OpenTelemetry SDK's tracer gets the same tree: agents under their workflow, calls under agents", () => {
+    const exporter = new InMemorySpanExporter()
+    const sdk = NodeSdk.layer(() => ({
+      resource: { serviceName: "own-sdk" },
+      spanProcessor: new SimpleSpanProcessor(exporter)
+    }))
+    return Effect.gen(function*() {
+      const result = yield* Orchestrator.run(fixedWorkflow(tasks("a", "b"), { name: "own" }), "task").pipe(
+        Effect.withSpan("request")
+      )
+      assert.strictEqual(result.status, "completed")
+      const spans = exporter.getFinishedSpans()
+      for (const id of ["a", "b"]) {
+        const agent = named(spans, `invoke_agent ${id}`)
+        assert.strictEqual(parentOf(spans, agent)?.name, "workflow own")
+        const calls = spans.filter((span) => span.parentSpanContext?.spanId === agent.spanContext().spanId)
+        assert.deepStrictEqual(calls.map((span) => span.name), ["chat test-model"])
+        assert.strictEqual(calls[0]!.attributes["gen_ai.usage.input_tokens"], 100)
+      }
+      assert.strictEqual(parentOf(spans, named(spans, "Orchestrator.run"))?.name, "request")
+      assert.strictEqual(new Set(spans.map((span) => span.spanContext().traceId)).size, 1)
+    }).pipe(Effect.provide(Layer.mergeAll(scripted().layer, Telemetry.instrument(), sdk)))
   })
 })
 
