@@ -1,7 +1,7 @@
 /**
  * Runs a small cascade on the simulated provider (with a flaky call, so that a retry shows) under
  * `Telemetry.layerExporter` with an in-memory exporter, exports its trace to docs/trace-sample.json (the
- * OpenTelemetry SDK's finished spans), draws the span tree as a waterfall in docs/trace-sample.html, and
+ * finished spans the exporter gets), draws the span tree as a waterfall in docs/trace-sample.html, and
  * screenshots it to docs/trace-sample.png with Debian's /usr/bin/chromium (never a downloaded browser).
  *
  *   npx tsx scripts/trace-screenshot.ts [output.png]
