@@ -108,10 +108,6 @@ const succeeded: Status = { code: SpanStatusCode.OK }
  * reads them once, and a span waiting in a batch holds only its fields.
  */
 class FinishedSpan implements ReadableSpan {
-  readonly ended = true
-  readonly droppedAttributesCount = 0
-  readonly droppedEventsCount = 0
-  readonly droppedLinksCount = 0
   readonly parentSpanContext?: SpanContext
   constructor(
     readonly name: string,
@@ -126,10 +122,34 @@ class FinishedSpan implements ReadableSpan {
     readonly attributes: Attributes,
     readonly links: Array<Link>,
     readonly events: Array<TimedEvent>,
-    readonly resource: Resource,
-    readonly instrumentationScope: { readonly name: string; readonly version?: string }
+    private readonly sink: SpanSink
   ) {
     if (parentSpanContext !== undefined) this.parentSpanContext = parentSpanContext
+  }
+
+  // What every span of a sink shares is read through it: 200,000 spans waiting for export hold no copies.
+  get resource(): Resource {
+    return this.sink.resource
+  }
+
+  get instrumentationScope(): { readonly name: string; readonly version?: string } {
+    return this.sink.scope
+  }
+
+  get ended(): boolean {
+    return true
+  }
+
+  get droppedAttributesCount(): number {
+    return 0
+  }
+
+  get droppedEventsCount(): number {
+    return 0
+  }
+
+  get droppedLinksCount(): number {
+    return 0
   }
 
   get startTime(): HrTime {
@@ -240,8 +260,7 @@ class ExportingSpan implements Tracer.Span {
           ? noLinks
           : this.links.map((link) => ({ context: spanContextOf(link.span), attributes: attributesOf(link.attributes) })),
         this.events ?? noEvents,
-        this.sink.resource,
-        this.sink.scope
+        this.sink
       )
     )
   }

@@ -86,6 +86,16 @@ const modelLabels = (model: string): ModelLabels => {
   return set
 }
 
+const callSpanNames = new Map<string, string>()
+const callSpanName = (model: string): string => {
+  let name = callSpanNames.get(model)
+  if (name === undefined) {
+    name = `chat ${model}`
+    callSpanNames.set(model, name)
+  }
+  return name
+}
+
 /**
  * Providers whose calls make no spans of their own (the simulated one): a call's span need not become the
  * parent span of what the call runs, which saves two FiberRef updates a call.
@@ -321,7 +331,7 @@ export class RunTelemetry {
     const traced = step as Step & Traced
     return Effect.withFiberRuntime((fiber) => {
       const outer = fiber.currentContext
-      const span = this.startSpan(`chat ${model}`, Context.getOption(outer, Tracer.ParentSpan), "client")
+      const span = this.startSpan(callSpanName(model), Context.getOption(outer, Tracer.ParentSpan), "client")
       span.attribute("gen_ai.operation.name", "chat")
       span.attribute("gen_ai.provider.name", this.providerName)
       span.attribute("gen_ai.request.model", model)
