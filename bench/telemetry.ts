@@ -27,12 +27,16 @@ const timeOnce = async (run: () => Promise<unknown>): Promise<number> => {
   return performance.now() - started
 }
 
-/** Median of `runs` alternating runs of each: µs per agent without and with tracing, and spans exported. */
+/** After a warm-up run of each, the median of `runs` alternating runs of each: µs per agent without and with tracing, and spans exported. */
 export const tracingOverhead = async (n: number, runs = 5) => {
   const subtasks = makeSubTasks(n)
   const plain: Array<number> = []
   const withTracing: Array<number> = []
   let spans = 0
+  // Warm-up at the measured size, as for W1: the first runs of each are mostly the JIT's.
+  await runLibrary(subtasks)
+  await runLibrary(subtasks, traced)
+  exporter.reset()
   for (let i = 0; i < runs; i++) {
     plain.push(await timeOnce(() => runLibrary(subtasks)))
     exporter.reset()
