@@ -49,7 +49,8 @@ export const run = (
             })
         }
       }),
-      { concurrency: "unbounded", maxIdleTime: Duration.seconds(30) }
+      // Agents of many runs share an entity (one per shard): the runner's own permits bound the work, not a mailbox.
+      { concurrency: "unbounded", mailboxCapacity: "unbounded", maxIdleTime: Duration.seconds(30) }
     )
 
     const cluster = entity.pipe(
