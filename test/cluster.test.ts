@@ -58,6 +58,8 @@ describe("a run on three runners", () => {
     const perRunner = new Map<string, number>()
     for (const runner of Object.values(cluster.result!.runners)) perRunner.set(runner, (perRunner.get(runner) ?? 0) + 1)
     assert.deepStrictEqual([...perRunner.keys()].sort(), runners.map((r) => r.address).sort())
+    // Evenly: no runner holds the run up with more than its share.
+    assert.isAtMost(Math.max(...perRunner.values()) - Math.min(...perRunner.values()), 3)
     assert.strictEqual(Object.keys(cluster.result!.runners).length, 300)
   }, 120_000)
 
@@ -134,6 +136,26 @@ describe("a run on three runners", () => {
 })
 
 describe("limits across the cluster", () => {
+  it("maxConcurrentAgents is one limit across all runners: 4 calls at most in flight on 3 runners that take 10 each", async () => {
+    await keepRunners(3)
+    const before = runners.map((runner) => runner.calls().length)
+    const outcome = await submit(bundle, pg.url, [40, latency, 17, 4])
+    assert.isDefined(outcome.result, outcome.stderr)
+    assertEachOnce(outcome.result!, 40)
+    // The runners' own record of when each call started and ended, merged on the machine's monotonic clock; an
+    // end and a start at the same instant count the end first.
+    const changes = runners.flatMap((runner, i) => runner.calls().slice(before[i]))
+      .sort(([a, x], [b, y]) => (a < b ? -1 : a > b ? 1 : x - y))
+    assert.strictEqual(changes.filter(([, change]) => change === 1).length, 40)
+    let inFlight = 0
+    let most = 0
+    for (const [, change] of changes) most = Math.max(most, (inFlight += change))
+    assert.strictEqual(inFlight, 0)
+    assert.strictEqual(most, 4)
+    // And the four were spread over the runners, not held by one.
+    assert.isAbove(new Set(Object.values(outcome.result!.runners)).size, 1)
+  }, 60_000)
+
   it("maxTotalCost holds for the whole run: agents after the budget is spent do not start", async () => {
     await keepRunners(3)
     // Each swarm agent's call costs about $0.005 on gpt-4o here; 300 of them would cost about $1.50.
