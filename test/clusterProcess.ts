@@ -101,6 +101,8 @@ export interface Submitted {
   readonly makespanMillis: number
   readonly durable?: { readonly replayedSteps: number; readonly resumed: boolean } | undefined
   readonly failureTag?: string | undefined
+  /** With STREAM=1, per agent: when its first delta arrived (monotonic ns), how many came, their text's digest. */
+  readonly deltas: Record<string, { readonly first: string; readonly count: number; readonly text: string; readonly restarts: number }>
 }
 
 export interface SubmitOutcome {

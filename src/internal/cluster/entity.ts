@@ -4,7 +4,7 @@ import * as EntityId from "@effect/cluster/EntityId"
 import * as Rpc from "@effect/rpc/Rpc"
 import * as Schema from "effect/Schema"
 import { UnknownWorkflow } from "../../Cluster.js"
-import { AgentReply, AgentRequest } from "./wire.js"
+import { AgentFrame, AgentReply, AgentRequest } from "./wire.js"
 
 /** A runner that is leaving (SIGTERM) takes no new agent: the submitter tries again, elsewhere once its shards move. */
 export class RunnerDraining extends Schema.TaggedError<RunnerDraining>("multi-agent-orchestration/RunnerDraining")(
@@ -21,7 +21,18 @@ export const ExecuteAgent = Rpc.make("ExecuteAgent", {
   error: Schema.Union(UnknownWorkflow, RunnerDraining)
 })
 
-export const AgentEntity = Entity.make("Agent", [ExecuteAgent])
+/**
+ * The same for a run that streams tokens: the runner streams the agent's events as they happen (deltas at
+ * most one per agent per 50 ms, as in one process), then its reply.
+ */
+export const ExecuteAgentLive = Rpc.make("ExecuteAgentLive", {
+  payload: Schema.suspend(() => AgentRequest),
+  success: AgentFrame,
+  error: Schema.Union(UnknownWorkflow, RunnerDraining),
+  stream: true
+})
+
+export const AgentEntity = Entity.make("Agent", [ExecuteAgent, ExecuteAgentLive])
 
 /**
  * One entity id on each shard, found once by hashing candidate ids as the cluster does. Sending agents to

@@ -5,10 +5,12 @@ import * as NodeClusterSocket from "@effect/platform-node/NodeClusterSocket"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Random from "effect/Random"
+import * as Stream from "effect/Stream"
 import { ClusterUnavailable, type Options } from "../../Cluster.js"
 import { shardingConfig, sqlLayer } from "./connect.js"
 import { AgentEntity, entityIdsPerShard } from "./entity.js"
 import { makeRemoteRun, RemoteAgents, type Send, unreachable } from "./remote.js"
+import type { AgentReply } from "./wire.js"
 
 export const layer = (options: Options) => {
   const config = shardingConfig(options, undefined)
@@ -22,11 +24,23 @@ export const layer = (options: Options) => {
       // Each agent (each try of it) goes to the next shard in turn: from a random one, so that submitters
       // running at once do not all start on the same runner.
       let next = yield* Random.nextIntBetween(0, entityIds.length)
-      const send: Send = (request) =>
+      const send: Send = (request, onEvent) =>
         Effect.suspend(() => {
           const entityId = entityIds[next]!
           next = (next + 1) % entityIds.length
-          return unreachable(clientFor(entityId).ExecuteAgent(request))
+          if (onEvent === undefined) return unreachable(clientFor(entityId).ExecuteAgent(request))
+          let reply: AgentReply | undefined
+          return unreachable(
+            Stream.runForEach(clientFor(entityId).ExecuteAgentLive(request), (frame) =>
+              Effect.sync(() => {
+                if (frame._tag === "Event") onEvent(frame.event, frame.execution)
+                else reply = frame.reply
+              })).pipe(
+                Effect.flatMap(() =>
+                  reply === undefined ? Effect.dieMessage("the runner's stream ended without the agent's reply") : Effect.succeed(reply)
+                )
+              )
+          )
         })
       const retry = {
         retryForMillis: options.retryForMillis ?? 120_000,
