@@ -70,15 +70,28 @@ const startRunner = async (url: string, max: number, latency: number): Promise<C
   return child
 }
 
+/**
+ * Stops runners as an operator does, with SIGTERM: each hands its shards over before it exits. (A runner killed
+ * outright keeps its shards until its locks expire, and a client that sends to it meanwhile keeps trying to
+ * reconnect to it for as long as the process lives.)
+ */
 const stopRunners = async (runners: ReadonlyArray<ChildProcess>) => {
   await Promise.all(runners.map((runner) =>
     new Promise<void>((resolve) => {
       runner.removeAllListeners("close")
-      runner.on("close", () => resolve())
-      runner.kill("SIGKILL")
+      if (runner.exitCode !== null || runner.signalCode !== null) return resolve()
+      const kill = setTimeout(() => runner.kill("SIGKILL"), 30_000)
+      runner.on("close", () => {
+        clearTimeout(kill)
+        resolve()
+      })
+      runner.kill("SIGTERM")
     })
   ))
 }
+
+/** How many agents each runner ran in the last timed run. */
+let perRunner = new Map<string, number>()
 
 /** Milliseconds of one run, on the cluster when `cluster` is given. */
 const timeRun = async (
@@ -86,13 +99,21 @@ const timeRun = async (
   config: { readonly maxConcurrentAgents: number },
   cluster: Layer.Layer<Cluster.RemoteAgents> | undefined
 ): Promise<number> => {
+  const ran = new Map<string, number>()
   const started = performance.now()
   const result = await Effect.runPromise(
-    Orchestrator.run(workflow, "Survey cluster schedulers", { config: { ...config, maxRetries: 0 } }).pipe(
-      Effect.provide(cluster === undefined ? simulated(0) : Layer.merge(simulated(0), cluster))
-    )
+    Orchestrator.run(workflow, "Survey cluster schedulers", {
+      config: { ...config, maxRetries: 0 },
+      onEvent: (event) =>
+        Effect.sync(() => {
+          if (event.type === "agent_complete" && event.data.runner !== undefined) {
+            ran.set(event.data.runner, (ran.get(event.data.runner) ?? 0) + 1)
+          }
+        })
+    }).pipe(Effect.provide(cluster === undefined ? simulated(0) : Layer.merge(simulated(0), cluster)))
   )
   if (result.status !== "completed") throw new Error(`a bench run ${result.status}: ${result.error}`)
+  perRunner = ran
   return performance.now() - started
 }
 
@@ -147,7 +168,7 @@ export const runClusterBench = async () => {
       console.log(
         `cluster swarm 300 agents × 200 ms, --max-concurrent 10 | ${count} runner${count === 1 ? "" : "s"} | makespan ${
           made.toFixed(0)
-        } ms (median of 3) | ideal ${(6000 / count).toFixed(0)} ms`
+        } ms (median of 3) | ideal ${(6000 / count).toFixed(0)} ms | agents per runner ${[...perRunner.values()].join("/")}`
       )
     }
     await stopRunners(runners.splice(0))

@@ -169,3 +169,7 @@ if (wanted("durable")) {
 
 // Cluster runs: runner child processes on a throwaway Postgres.
 if (wanted("cluster")) await runClusterBench()
+
+// A closed cluster client can leave reconnect timers behind once runners it sent to have left, which would
+// keep this process alive: the bench is over.
+process.exit(0)

@@ -1,6 +1,6 @@
 /** `orchestrate runner` and `--cluster` as a user runs them: real processes, a real Postgres on 127.0.0.1. */
 import { type ChildProcess, spawn } from "node:child_process"
-import { mkdtempSync, readFileSync } from "node:fs"
+import { existsSync, mkdtempSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -102,6 +102,61 @@ describe("orchestrate on a cluster", () => {
     assert.strictEqual(noSubmitStore.code, 2)
     assert.include(noSubmitStore.stderr, "no Postgres server answers")
   }, 90_000)
+
+  it("resume --cluster in another process completes a run whose submitter was killed, each subtask once", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "cluster-cli-"))
+    const [firstEvents, resumedEvents] = [join(dir, "first.jsonl"), join(dir, "resumed.jsonl")]
+    const task = "Survey cluster resumption"
+    const swarm = ["--agents", "40", "--max-parallel", "4", "--provider", "simulated"]
+    const completedIn = (file: string) =>
+      (existsSync(file) ? readFileSync(file, "utf8").trim().split("\n").filter((line) => line !== "") : [])
+        .map((line) => JSON.parse(line) as { type: string; agentId?: string; data: { runner?: string } })
+        .filter((event) => event.type === "agent_complete")
+    // Killed with SIGKILL once some agents are done on the runner and most are still to do.
+    const first = orchestrate(
+      ["swarm", task, ...swarm, "--cluster", pg.url, "--store", pg.url, "--run-id", "cli-resume", "--events", firstEvents, "--quiet"],
+      (child) => {
+        const poll = setInterval(() => {
+          if (completedIn(firstEvents).length >= 6) {
+            clearInterval(poll)
+            child.kill("SIGKILL")
+          }
+        }, 20)
+        child.on("close", () => clearInterval(poll))
+      }
+    )
+    const [killed, local] = await Promise.all([first, orchestrate(["swarm", task, ...swarm, "--json"])])
+    assert.isNull(killed.code, killed.stderr)
+    const doneBefore = completedIn(firstEvents)
+    assert.isBelow(doneBefore.length, 40)
+    assert.deepStrictEqual([...new Set(doneBefore.map((event) => event.data.runner))], [address])
+
+    const resumed = await orchestrate(["resume", "cli-resume", "--store", pg.url, "--cluster", pg.url, "--events", resumedEvents, "--json"])
+    assert.strictEqual(resumed.code, 0, resumed.stderr)
+    const result = JSON.parse(resumed.stdout) as {
+      status: string
+      agentResults: Array<{ agentId: string; status: string; content: string }>
+      metadata: { durable: { resumed: boolean; replayedSteps: number } }
+    }
+    assert.strictEqual(result.status, "completed")
+    assert.isTrue(result.metadata.durable.resumed)
+    // Each subtask once: agents recorded before the kill are replayed (no runner named), the others ran on the
+    // runner now.
+    const completed = completedIn(resumedEvents)
+    assert.strictEqual(completed.length, 40)
+    assert.strictEqual(new Set(completed.map((event) => event.agentId)).size, 40)
+    const ranNow = completed.filter((event) => event.data.runner !== undefined)
+    assert.deepStrictEqual([...new Set(ranNow.map((event) => event.data.runner))], [address])
+    const replayed = completed.filter((event) => event.data.runner === undefined).map((event) => event.agentId)
+    assert.isAtLeast(replayed.length, 1)
+    assert.isAtLeast(result.metadata.durable.replayedSteps, replayed.length)
+    // The same agents, with the same answers, as the run in one process.
+    const alone = JSON.parse(local.stdout) as { agentResults: Array<{ agentId: string; status: string; content: string }> }
+    assert.deepStrictEqual(
+      result.agentResults.map((agent) => [agent.agentId, agent.status, agent.content]),
+      alone.agentResults.map((agent) => [agent.agentId, agent.status, agent.content])
+    )
+  }, 120_000)
 
   it("leaves on SIGTERM with exit 0", async () => {
     runner.kill("SIGTERM")

@@ -58,8 +58,62 @@ describe("a run on three runners", () => {
     const perRunner = new Map<string, number>()
     for (const runner of Object.values(cluster.result!.runners)) perRunner.set(runner, (perRunner.get(runner) ?? 0) + 1)
     assert.deepStrictEqual([...perRunner.keys()].sort(), runners.map((r) => r.address).sort())
+    // Evenly: no runner holds the run up with more than its share.
+    assert.isAtMost(Math.max(...perRunner.values()) - Math.min(...perRunner.values()), 3)
     assert.strictEqual(Object.keys(cluster.result!.runners).length, 300)
   }, 120_000)
+
+  it("streams each agent's tokens from its runner as they are written, none lost", async () => {
+    await keepRunners(3)
+    const before = runners.map((runner) => runner.calls().length)
+    // Calls of a second: the runners write each reply a word at a time over it.
+    const outcome = await submit(bundle, pg.url, [3, 1000, 23, 3], undefined, { STREAM: "1" })
+    assert.isDefined(outcome.result, outcome.stderr)
+    const result = outcome.result!
+    assertEachOnce(result, 3)
+    // The first call of the run to end on any runner ended after every agent's first delta had reached the
+    // submitter: the deltas came while the calls were being written, not with the replies.
+    const ends = runners.flatMap((runner, i) => runner.calls().slice(before[i]).filter(([, change]) => change === -1).map(([at]) => at))
+    assert.strictEqual(ends.length, 3)
+    const firstEnd = ends.reduce((a, b) => (a < b ? a : b))
+    for (const agent of result.agents) {
+      const deltas = result.deltas[agent.agentId]
+      assert.isDefined(deltas, agent.agentId)
+      assert.isAbove(deltas!.count, 1)
+      assert.isBelow(Number(BigInt(deltas!.first) - firstEnd), 0, `${agent.agentId}'s first delta came after a call ended`)
+      // Joined, the deltas are the agent's answer.
+      assert.strictEqual(deltas!.text, agent.content)
+      assert.strictEqual(deltas!.restarts, 0)
+    }
+  }, 60_000)
+
+  it("starts an agent's streamed text again when its runner is killed mid-answer, losing and doubling nothing", async () => {
+    await keepRunners(3)
+    const before = runners.map((runner) => runner.calls().length)
+    // Calls of 2 s on the runners, each written a word at a time.
+    const run = submit(bundle, pg.url, [3, 0, 29, 3], undefined, { STREAM: "1", SLOW: "1" })
+    // Killed a little after one of its calls of this run started, while that call is writing.
+    const victim = await new Promise<Runner>((resolve) => {
+      const poll = setInterval(() => {
+        const busy = runners.find((runner, i) => runner.calls().length > before[i]!)
+        if (busy !== undefined) {
+          clearInterval(poll)
+          setTimeout(() => resolve(busy), 500)
+        }
+      }, 20)
+    })
+    victim.child.kill("SIGKILL")
+    const outcome = await run
+    assert.isDefined(outcome.result, outcome.stderr)
+    const result = outcome.result!
+    assertEachOnce(result, 3)
+    for (const agent of result.agents) assert.strictEqual(result.deltas[agent.agentId]?.text, agent.content, agent.agentId)
+    // The agents the victim held started again elsewhere, and said so.
+    const restarted = result.agents.filter((agent) => result.deltas[agent.agentId]!.restarts > 0)
+    assert.isAbove(restarted.length, 0)
+    for (const agent of restarted) assert.notStrictEqual(result.runners[agent.agentId], victim.address)
+    await keepRunners(3)
+  }, 60_000)
 
   it("completes every subtask once when a runner is killed with SIGKILL mid-run, in each of five runs", async () => {
     // Five runs, each killing a runner at another moment after its first agent of the run started.
@@ -134,6 +188,26 @@ describe("a run on three runners", () => {
 })
 
 describe("limits across the cluster", () => {
+  it("maxConcurrentAgents is one limit across all runners: 4 calls at most in flight on 3 runners that take 10 each", async () => {
+    await keepRunners(3)
+    const before = runners.map((runner) => runner.calls().length)
+    const outcome = await submit(bundle, pg.url, [40, latency, 17, 4])
+    assert.isDefined(outcome.result, outcome.stderr)
+    assertEachOnce(outcome.result!, 40)
+    // The runners' own record of when each call started and ended, merged on the machine's monotonic clock; an
+    // end and a start at the same instant count the end first.
+    const changes = runners.flatMap((runner, i) => runner.calls().slice(before[i]))
+      .sort(([a, x], [b, y]) => (a < b ? -1 : a > b ? 1 : x - y))
+    assert.strictEqual(changes.filter(([, change]) => change === 1).length, 40)
+    let inFlight = 0
+    let most = 0
+    for (const [, change] of changes) most = Math.max(most, (inFlight += change))
+    assert.strictEqual(inFlight, 0)
+    assert.strictEqual(most, 4)
+    // And the four were spread over the runners, not held by one.
+    assert.isAbove(new Set(Object.values(outcome.result!.runners)).size, 1)
+  }, 60_000)
+
   it("maxTotalCost holds for the whole run: agents after the budget is spent do not start", async () => {
     await keepRunners(3)
     // Each swarm agent's call costs about $0.005 on gpt-4o here; 300 of them would cost about $1.50.

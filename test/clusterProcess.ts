@@ -41,6 +41,8 @@ export interface Runner {
   readonly child: ChildProcess
   /** Agents this runner has started so far. */
   readonly agents: () => number
+  /** Its provider calls' starts (+1) and ends (-1) so far, in order, at the system's monotonic clock in ns. */
+  readonly calls: () => ReadonlyArray<readonly [at: bigint, change: 1 | -1]>
   readonly output: () => string
   /** Resolves with the exit code (or signal) once the process is gone. */
   readonly exited: Promise<number | string>
@@ -59,16 +61,24 @@ export const startRunner = (
     ], { cwd: root, env: { ...process.env, NO_COLOR: "1" } })
     let output = ""
     let agents = 0
+    const calls: Array<readonly [bigint, 1 | -1]> = []
     let ready = false
     const exited = new Promise<number | string>((done) => child.on("close", (code, signal) => done(code ?? signal ?? -1)))
+    let partial = ""
     child.stdout!.on("data", (chunk: Buffer) => {
       const text = chunk.toString()
       output += text
-      for (const line of text.split("\n")) {
-        if (line === "agent") agents++
+      // Whole lines only: a chunk may end inside one.
+      const lines = (partial + text).split("\n")
+      partial = lines.pop()!
+      for (const line of lines) {
+        if (line.startsWith("agent ")) {
+          agents++
+          calls.push([BigInt(line.slice(6)), 1])
+        } else if (line.startsWith("done ")) calls.push([BigInt(line.slice(5)), -1])
         else if (line.startsWith("ready ") && !ready) {
           ready = true
-          resolve({ address: line.slice(6), child, agents: () => agents, output: () => output, exited })
+          resolve({ address: line.slice(6), child, agents: () => agents, calls: () => calls, output: () => output, exited })
         }
       }
     })
@@ -91,6 +101,8 @@ export interface Submitted {
   readonly makespanMillis: number
   readonly durable?: { readonly replayedSteps: number; readonly resumed: boolean } | undefined
   readonly failureTag?: string | undefined
+  /** With STREAM=1, per agent: when its first delta arrived (monotonic ns), how many came, their text's digest. */
+  readonly deltas: Record<string, { readonly first: string; readonly count: number; readonly text: string; readonly restarts: number }>
 }
 
 export interface SubmitOutcome {

@@ -21,7 +21,7 @@ import { CurrentStep, outcomeOf, Step } from "../step.js"
 import type { Usage } from "../../Usage.js"
 import type * as Workflow from "../../Workflow.js"
 import { agentsAt } from "./paths.js"
-import type { AgentReply, AgentRequest } from "./wire.js"
+import type { AgentEvent, AgentReply, AgentRequest } from "./wire.js"
 
 /** The workflows a runner knows: the user's, by name, and the built-in presets rebuilt from their settings. */
 export interface Registry {
@@ -101,7 +101,9 @@ const noPool = makePool(1)
 export const executeAgent = (
   registry: Registry,
   request: AgentRequest,
-  runner: string
+  runner: string,
+  /** Takes the agent's events as they happen; without it, they go in the reply. */
+  onEvent?: (event: AgentEvent) => void
 ): Effect.Effect<AgentReply, UnknownWorkflow, Provider.Provider> =>
   Effect.gen(function*() {
     const workflow = registry.find(request.workflow, request.settings)
@@ -116,7 +118,8 @@ export const executeAgent = (
     const provider = yield* Provider.Provider
     const clock = yield* Effect.clock
     const calls: Array<readonly [string, Usage]> = []
-    const events: Array<{ readonly type: string; readonly data: unknown }> = []
+    const events: Array<AgentEvent> = []
+    const sendOn = onEvent ?? ((event: AgentEvent) => void events.push(event))
     const subtask = request.subtask
     const config = request.config
     const env: RunEnv = {
@@ -132,7 +135,7 @@ export const executeAgent = (
       clock,
       context: request.context as Readonly<Record<string, unknown>>,
       sink: (event) => {
-        if (forwarded.has(event.type)) events.push({ type: event.type, data: event.data })
+        if (forwarded.has(event.type)) sendOn({ type: event.type, data: event.data })
       },
       deltas: request.streamTokens ? makeDeltas() : undefined,
       finished: [],

@@ -16,7 +16,7 @@ import { meter } from "../calls.js"
 import { emit } from "../env.js"
 import type { Step } from "../step.js"
 import { agentsPaths } from "./paths.js"
-import type { AgentReply, AgentRequest } from "./wire.js"
+import type { AgentEvent, AgentReply, AgentRequest } from "./wire.js"
 
 /** What the engine asks of a cluster run: the agent's body, and on which runner a finished agent ran. */
 export interface RemoteRun {
@@ -39,8 +39,14 @@ export class RunnerUnreachable extends Data.TaggedError("RunnerUnreachable")<{ r
 /** An agent that failed on a runner, with the failure's tag and message as the runner saw them. */
 class RemoteFailure extends Data.Error<{ readonly _tag: string; readonly message: string }> {}
 
-/** Sends one agent to a runner. */
-export type Send = (request: AgentRequest) => Effect.Effect<AgentReply, UnknownWorkflow | RunnerUnreachable>
+/**
+ * Sends one agent to a runner. With `onEvent`, the runner sends the agent's events on as they happen (a run
+ * that streams tokens), each with the execution it comes from; without it, they come in the reply.
+ */
+export type Send = (
+  request: AgentRequest,
+  onEvent?: (event: AgentEvent, execution: string) => void
+) => Effect.Effect<AgentReply, UnknownWorkflow | RunnerUnreachable>
 
 /**
  * The service a run reads to send its agents to runners (see `Cluster.layer`): one `RemoteRun` per run.
@@ -106,6 +112,24 @@ export const makeRemoteRun = (
     return charges === undefined ? outcome : Effect.zipRight(charges, outcome)
   }
 
+  /**
+   * Sends an agent. A run that streams tokens gets the agent's events as they happen; text from another
+   * execution than the text before it (a runner lost, the agent sent again, by this retry or by the cluster
+   * itself) starts the agent's text again (`restart`).
+   */
+  const live = (step: Step, request: AgentRequest) => {
+    if (!request.streamTokens) return send(request)
+    let wrote: string | undefined
+    return send(request, (event, execution) => {
+      let data = event.data
+      if (event.type === "agent_delta") {
+        if (wrote !== undefined && wrote !== execution) data = { ...(data as object), restart: true }
+        wrote = execution
+      }
+      emit(step.node, event.type as "agent_retry", data as never, step.agentId)
+    })
+  }
+
   return {
     runnerOf: (agentId) => runners.get(agentId),
     execute: (step, definition, subtask, context) =>
@@ -135,7 +159,7 @@ export const makeRemoteRun = (
           previous: context.previous,
           streamTokens: env.deltas !== undefined
         }
-        return send(request).pipe(
+        return live(step, request).pipe(
           Effect.retry({ schedule: retry, while: (error) => error._tag === "RunnerUnreachable" }),
           Effect.catchTag("UnknownWorkflow", (error) => {
             unknown ??= error

@@ -28,13 +28,29 @@ export type AgentRequest = typeof AgentRequest.Type
 /** A provider call the agent made: its model and usage, charged to the run by the submitter. */
 export const Call = Schema.Tuple(Schema.String, Usage)
 
+/** One of an agent's own events (retries, tool calls, deltas), for the submitter to emit. */
+export const AgentEvent = Schema.Struct({ type: Schema.String, data: Schema.Unknown })
+export type AgentEvent = typeof AgentEvent.Type
+
 export const AgentReply = Schema.Struct({
   /** The agent's result as the runner saw it; its cost is recomputed by the submitter from `calls`. */
   result: AgentResult,
   calls: Schema.Array(Call),
   /** `host:port` of the runner that ran the agent. */
   runner: Schema.String,
-  /** The agent's own events (retries, tool calls, deltas), for the submitter to emit. */
-  events: Schema.Array(Schema.Struct({ type: Schema.String, data: Schema.Unknown }))
+  /** The agent's own events, when they were not sent as they happened. */
+  events: Schema.Array(AgentEvent)
 })
 export type AgentReply = typeof AgentReply.Type
+
+/**
+ * What a runner streams for an agent of a run that streams tokens: its events as they happen, then the
+ * reply (whose `events` is then empty). `execution` names this run of the agent on this runner: the cluster
+ * may send a request again to another runner within the same stream (its first runner lost), and the
+ * submitter then starts the agent's text again.
+ */
+export const AgentFrame = Schema.Union(
+  Schema.TaggedStruct("Event", { event: AgentEvent, execution: Schema.String }),
+  Schema.TaggedStruct("Reply", { reply: AgentReply })
+)
+export type AgentFrame = typeof AgentFrame.Type
