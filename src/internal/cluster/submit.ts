@@ -9,7 +9,7 @@ import * as Stream from "effect/Stream"
 import { ClusterUnavailable, type Options } from "../../Cluster.js"
 import { shardingConfig, sqlLayer } from "./connect.js"
 import { AgentEntity, entityIdsPerShard } from "./entity.js"
-import { makeRemoteRun, RemoteAgents, type Send, unreachable } from "./remote.js"
+import { makeRemoteRun, RemoteAgents, RunnerUnreachable, type Send, unreachable } from "./remote.js"
 import type { AgentReply } from "./wire.js"
 
 export const layer = (options: Options) => {
@@ -37,7 +37,9 @@ export const layer = (options: Options) => {
                 else reply = frame.reply
               })).pipe(
                 Effect.flatMap(() =>
-                  reply === undefined ? Effect.dieMessage("the runner's stream ended without the agent's reply") : Effect.succeed(reply)
+                  reply === undefined
+                    ? Effect.fail(new RunnerUnreachable({ reason: "the runner's stream ended without the agent's reply" }))
+                    : Effect.succeed(reply)
                 )
               )
           )
