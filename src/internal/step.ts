@@ -7,6 +7,7 @@ import { globalValue } from "effect/GlobalValue"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
+import type * as Tracer from "effect/Tracer"
 import { AgentFailure, type BudgetExceeded, StepTimedOut } from "../OrchestratorError.js"
 import type { SubTask } from "../SubTask.js"
 import type { Usage } from "../Usage.js"
@@ -45,6 +46,9 @@ export class Step implements Guarded {
   succeed: (value: unknown) => Effect.Effect<void> = endsWithNothing
   fail: (cause: Cause.Cause<unknown>) => Effect.Effect<void> = endsWithNothing
   timeOut: () => Effect.Effect<void> = endsWithNothing
+  /** With telemetry on, an agent's open span, and that of its provider call in progress. */
+  span: Tracer.Span | undefined = undefined
+  callSpan: Tracer.Span | undefined = undefined
 
   constructor(
     readonly node: Node,

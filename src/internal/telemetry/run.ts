@@ -138,12 +138,6 @@ export interface SpanSettings {
   readonly links: ReadonlyArray<Tracer.SpanLink>
 }
 
-/** An agent step with its open span: the agent's, and that of its provider call in progress, if any. */
-interface Traced {
-  span: Tracer.Span | undefined
-  callSpan: Tracer.Span | undefined
-}
-
 const interrupted = Exit.interrupt(FiberId.none)
 
 /** Sets the current fiber's context: one FiberRef update, where `Effect.provideService` makes a region of two. */
@@ -174,7 +168,7 @@ const noopTracer = Tracer.make({
 export class RunTelemetry {
   private spent = 0
   /** Agents whose span is open: those still open when the run ends were interrupted with it. */
-  private readonly open = new Set<Step & Traced>()
+  private readonly open = new Set<Step>()
 
   constructor(
     readonly settings: Settings,
@@ -234,7 +228,6 @@ export class RunTelemetry {
       readonly onFailure: (cause: Cause.Cause<E>) => Effect.Effect<X>
     }
   ): Effect.Effect<X, never, R> {
-    const traced = step as Step & Traced
     const node = step.node
     const span = this.startSpan(`invoke_agent ${step.agentId}`, Option.fromNullable(node.span), "internal")
     span.attribute("gen_ai.operation.name", "invoke_agent")
@@ -244,9 +237,9 @@ export class RunTelemetry {
     span.attribute("gen_ai.request.model", step.defaultModel)
     span.attribute("gen_ai.agent.id", step.agentId)
     span.attribute("orchestration.subtask.id", step.subtaskId)
-    traced.span = span
-    traced.callSpan = undefined
-    this.open.add(traced)
+    step.span = span
+    step.callSpan = undefined
+    this.open.add(step)
     metrics.agentsInFlight.unsafeModify(1, noLabels)
     // The worker's context is not put back afterwards: nothing on a worker makes spans between agents, and the
     // next agent replaces the parent span.
@@ -272,10 +265,9 @@ export class RunTelemetry {
    * which never reaches them.
    */
   agentEnded(step: Step, exit: Exit.Exit<unknown, unknown>): void {
-    const traced = step as Step & Traced
-    const span = traced.span
-    if (span === undefined || !this.open.delete(traced)) return
-    if (traced.callSpan !== undefined) this.endCall(traced, traced.callSpan, exit)
+    const span = step.span
+    if (span === undefined || !this.open.delete(step)) return
+    if (step.callSpan !== undefined) this.endCall(step, step.callSpan, exit)
     metrics.agentsInFlight.unsafeModify(-1, noLabels)
     this.ended(span, step, exit)
     span.end(this.now(), exit)
@@ -328,7 +320,6 @@ export class RunTelemetry {
     completion: Effect.Effect<Provider.Completion, ProviderError>,
     handlers: CallHandlers
   ): Effect.Effect<Provider.Completion, ProviderError> {
-    const traced = step as Step & Traced
     return Effect.withFiberRuntime((fiber) => {
       const outer = fiber.currentContext
       const span = this.startSpan(callSpanName(model), Context.getOption(outer, Tracer.ParentSpan), "client")
@@ -347,8 +338,8 @@ export class RunTelemetry {
         span.attribute("gen_ai.input.messages", promptMessages(request))
       }
       // An attempt cut short (its agent timed out or interrupted) ends with its agent's span.
-      if (traced.callSpan !== undefined) this.endCall(traced, traced.callSpan, interrupted)
-      traced.callSpan = span
+      if (step.callSpan !== undefined) this.endCall(step, step.callSpan, interrupted)
+      step.callSpan = span
       const started = this.clock.unsafeCurrentTimeMillis()
       const seconds = () => (this.clock.unsafeCurrentTimeMillis() - started) / 1000
       const restore = this.nestCalls ? setContext(outer) : Effect.void
@@ -368,7 +359,7 @@ export class RunTelemetry {
               JSON.stringify([{ role: "assistant", parts: [{ type: "text", content: reply.content }] }])
             )
           }
-          this.endCall(traced, span, Exit.void)
+          this.endCall(step, span, Exit.void)
           metrics.callDuration.unsafeUpdate(seconds(), modelLabels(model).succeeded)
           this.charged(reply.model, reply.usage.inputTokens, reply.usage.outputTokens, callCost)
           return Effect.zipRight(restore, next)
@@ -379,7 +370,7 @@ export class RunTelemetry {
           span.attribute("error.type", errorType)
           metrics.callDuration.unsafeUpdate(seconds(), labels("gen_ai.request.model", model, "error.type", errorType))
           if (Option.isNone(failure)) {
-            this.endCall(traced, span, Exit.failCause(cause))
+            this.endCall(step, span, Exit.failCause(cause))
             return Effect.zipRight(restore, Effect.failCause(cause))
           }
           const error = failure.value
@@ -392,14 +383,14 @@ export class RunTelemetry {
             span.attribute("orchestration.cost", callCost)
             this.charged(model, error.usage.inputTokens, error.usage.outputTokens, callCost)
           }
-          this.endCall(traced, span, Exit.fail(error))
+          this.endCall(step, span, Exit.fail(error))
           return Effect.zipRight(restore, next)
         }
       })
     })
   }
 
-  private endCall(step: Step & Traced, span: Tracer.Span, exit: Exit.Exit<unknown, unknown>): void {
+  private endCall(step: Step, span: Tracer.Span, exit: Exit.Exit<unknown, unknown>): void {
     if (step.callSpan === span) step.callSpan = undefined
     if (Exit.isFailure(exit) && !span.attributes.has("error.type")) span.attribute("error.type", errorTypeOf(exit.cause))
     span.end(this.now(), exit)
