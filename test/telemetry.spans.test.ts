@@ -109,6 +109,30 @@ describe("Telemetry: what nests under agent and call spans", () => {
     }).pipe(Effect.provide(Layer.merge(provider, immediate(exporter))))
   })
 
+  it.effect("a fiber an agent forked keeps that agent as its parent after the worker has moved on", () => {
+    const exporter = new InMemorySpanExporter()
+    const { layer } = scripted({ latency: "1 second" })
+    const workflow = Workflow.make({
+      name: "forks",
+      decompose: () => Effect.succeed(tasks("a", "b")),
+      execute: (subtask) =>
+        Effect.gen(function*() {
+          // A daemon that outlives its agent: it makes its span once the worker runs the next agent.
+          if (subtask.id === "a") {
+            yield* Effect.forkDaemon(Effect.zipRight(Effect.sleep("1500 millis"), Effect.withSpan(Effect.void, "late work of a")))
+          }
+          return (yield* Provider.complete({ prompt: subtask.description })).content
+        })
+    })
+    return Effect.gen(function*() {
+      const fiber = yield* Effect.fork(Orchestrator.run(workflow, "task", { config: { maxConcurrentAgents: 1 } }))
+      yield* TestClock.adjust("1 minute")
+      assert.strictEqual((yield* Fiber.join(fiber)).status, "completed")
+      const spans = exporter.getFinishedSpans()
+      assert.strictEqual(parentOf(spans, named(spans, "late work of a"))?.name, "invoke_agent a")
+    }).pipe(Effect.provide(Layer.merge(layer, immediate(exporter))))
+  })
+
   it.effect("the simulated provider's calls are spans under their agents, with usage", () => {
     const exporter = new InMemorySpanExporter()
     return Effect.gen(function*() {

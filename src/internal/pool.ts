@@ -154,7 +154,7 @@ export const makePool = (limit: number): Pool => {
     // (`getFiberRef`, not `getFiberRefs`, which copies them.)
     const own = fiber.getFiberRef(CurrentStep)
     const inherited = own !== sharedHolder
-    const holder: StepHolder = inherited ? own : { step: undefined }
+    const holder: StepHolder = inherited ? own : { step: undefined, callSpan: undefined }
     const self: Worker = {
       fiber,
       holder,

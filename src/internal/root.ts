@@ -240,7 +240,9 @@ export const execute = <R>(
     }).pipe(
       Effect.provideService(Provider.Provider, metered),
       // Set here so that each fiber forked inside the run gets a holder of its own for free (see the pool).
-      Effect.locally(CurrentStep, { step: undefined }),
+      Effect.locally(CurrentStep, { step: undefined, callSpan: undefined }),
+      // Spans made inside the run get real parents in place of `currentWork` (see `CurrentWorkSpan`).
+      (run) => telemetry?.tracer === undefined ? run : Effect.withTracer(run, telemetry.tracer),
       // Ending the run ends its agents: an interrupted run interrupts every one and waits for them, before the
       // cancellation event is built, so that event holds exactly what finished.
       Effect.onExit((exit) =>

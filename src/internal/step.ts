@@ -78,6 +78,11 @@ export class Step implements Guarded {
  */
 export interface StepHolder {
   step: Step | undefined
+  /**
+   * With telemetry on, the span of the provider call in progress on this fiber, if the provider makes spans of
+   * its own: they hang under it (see `CurrentWorkSpan`). A fiber forked during the call keeps it.
+   */
+  callSpan: Tracer.Span | undefined
 }
 
 /**
@@ -86,7 +91,7 @@ export interface StepHolder {
  */
 export const sharedHolder: StepHolder = globalValue(
   Symbol.for("multi-agent-orchestration/CurrentStep/shared"),
-  (): StepHolder => ({ step: undefined })
+  (): StepHolder => ({ step: undefined, callSpan: undefined })
 )
 
 // One FiberRef for the process, even when a workflow module loaded apart (the CLI's `run FILE`) brings its own
@@ -95,7 +100,7 @@ export const CurrentStep: FiberRef.FiberRef<StepHolder> = globalValue(
   Symbol.for("multi-agent-orchestration/CurrentStep"),
   () =>
     FiberRef.unsafeMake<StepHolder>(sharedHolder, {
-      fork: (holder) => ({ step: holder.step }),
+      fork: (holder) => ({ step: holder.step, callSpan: holder.callSpan }),
       join: (parent) => parent
     })
 )

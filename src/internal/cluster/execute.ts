@@ -164,7 +164,7 @@ export const executeAgent = (
     const exit = yield* body.pipe(
       Effect.timeoutFail({ duration: Duration.seconds(seconds), onTimeout: () => new StepTimedOut({ seconds }) }),
       Effect.provideService(Provider.Provider, meteredProvider(env, () => step)),
-      Effect.locally(CurrentStep, { step }),
+      Effect.locally(CurrentStep, { step, callSpan: undefined }),
       Effect.exit
     )
     const outcome = outcomeOf(step, exit)

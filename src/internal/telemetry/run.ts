@@ -3,6 +3,7 @@ import type * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as FiberRef from "effect/FiberRef"
 import * as HashMap from "effect/HashMap"
@@ -15,7 +16,7 @@ import type * as Provider from "../../Provider.js"
 import type { ProviderError } from "../../ProviderError.js"
 import type { Node } from "../env.js"
 import * as metrics from "./metrics.js"
-import type { Step } from "../step.js"
+import { CurrentStep, type Step } from "../step.js"
 
 // Spans and metrics of a run. A run without a telemetry layer has no `RunTelemetry` at all: the engine checks
 // one field and allocates nothing for spans or metrics.
@@ -26,7 +27,8 @@ import type { Step } from "../step.js"
 // Agent and provider-call spans, one or more per agent, are made straight from the run's tracer and ended by
 // the engine's own handlers, where an agent's or a call's outcome is handled anyway: `Effect.useSpan` and
 // `withParentSpan` would copy the fiber's FiberRefs three times and wrap the body twice more, which costs more
-// than a whole untraced agent. The few spans of workflows and one-off steps use Effect's combinators.
+// than a whole untraced agent. The few spans of workflows and one-off steps use Effect's combinators. What an
+// agent's code makes hangs under the agent's span through `CurrentWorkSpan`, without a FiberRef update.
 
 /** What `Telemetry.instrument` switches on. */
 export interface Settings {
@@ -132,6 +134,8 @@ const promptMessages = (request: Provider.CompletionRequest): string => {
 
 /** How the fiber that starts a run makes spans, read once: a span of the run then costs no lookups. */
 export interface SpanSettings {
+  /** False where tracing is switched off (`Effect.withTracerEnabled(false)`): spans are then no-ops. */
+  readonly enabled: boolean
   readonly tracer: Tracer.Tracer
   readonly timing: boolean
   readonly annotations: ReadonlyArray<readonly [string, unknown]>
@@ -142,6 +146,98 @@ const interrupted = Exit.interrupt(FiberId.none)
 
 /** Sets the current fiber's context: one FiberRef update, where `Effect.provideService` makes a region of two. */
 const setContext = (context: Context.Context<never>) => FiberRef.set(FiberRef.currentContext, context)
+
+/**
+ * The parent span that agents and steps see, one object for the whole run. It stands for the span of what the
+ * current fiber works for, as its `CurrentStep` holder says: the provider call in progress on that fiber (for
+ * a provider that makes spans of its own), else its step's span. A fiber forked by an agent keeps its agent,
+ * since its holder is a copy made at the fork, as a context would be.
+ *
+ * Making each agent's own span the parent span would update the worker's FiberRefs for every agent, a copy of
+ * them all (about 2 KB and more than a microsecond); this is set once per worker. The run's tracer is wrapped
+ * (`resolvingTracer`) so that a span made under it gets the real span as its parent, read as it starts.
+ */
+class CurrentWorkSpan implements Tracer.Span {
+  readonly _tag = "Span"
+  constructor(private readonly outside: () => Tracer.Span) {}
+
+  /** The span this stands for now. */
+  resolve(): Tracer.Span {
+    const fiber = Fiber.getCurrentFiber()
+    if (fiber._tag === "Some") {
+      const holder = fiber.value.getFiberRef(CurrentStep)
+      const span = holder.callSpan ?? holder.step?.span
+      if (span !== undefined) return span
+    }
+    return this.outside()
+  }
+
+  get name(): string {
+    return this.resolve().name
+  }
+  get spanId(): string {
+    return this.resolve().spanId
+  }
+  get traceId(): string {
+    return this.resolve().traceId
+  }
+  get parent(): Option.Option<Tracer.AnySpan> {
+    return this.resolve().parent
+  }
+  get context(): Context.Context<never> {
+    return this.resolve().context
+  }
+  get status(): Tracer.SpanStatus {
+    return this.resolve().status
+  }
+  get attributes(): ReadonlyMap<string, unknown> {
+    return this.resolve().attributes
+  }
+  get links(): ReadonlyArray<Tracer.SpanLink> {
+    return this.resolve().links
+  }
+  get sampled(): boolean {
+    return this.resolve().sampled
+  }
+  get kind(): Tracer.SpanKind {
+    return this.resolve().kind
+  }
+  // The spans it stands for are ended by the engine, never through it.
+  end(): void {}
+  attribute(key: string, value: unknown): void {
+    this.resolve().attribute(key, value)
+  }
+  event(name: string, startTime: bigint, attributes?: Record<string, unknown>): void {
+    this.resolve().event(name, startTime, attributes)
+  }
+  addLinks(links: ReadonlyArray<Tracer.SpanLink>): void {
+    this.resolve().addLinks(links)
+  }
+}
+
+/** A parent as the tracer should see it: the real span in place of `CurrentWorkSpan`. */
+const realParent = (parent: Option.Option<Tracer.AnySpan>): Option.Option<Tracer.AnySpan> =>
+  parent._tag === "Some" && parent.value instanceof CurrentWorkSpan ? Option.some(parent.value.resolve()) : parent
+
+/** The run's tracer, given real parents (see `CurrentWorkSpan`). */
+const resolvingTracer = (inner: Tracer.Tracer): Tracer.Tracer =>
+  Tracer.make({
+    span: (name, parent, context, links, startTime, kind, options) =>
+      inner.span(
+        name,
+        realParent(parent),
+        context,
+        links.length === 0
+          ? links
+          : links.map((link) =>
+            link.span instanceof CurrentWorkSpan ? { _tag: "SpanLink", span: link.span.resolve(), attributes: link.attributes } : link
+          ),
+        startTime,
+        kind,
+        options
+      ),
+    context: (execution, fiber) => inner.context(execution, fiber)
+  })
 
 /** Spans that go nowhere, for a run started where tracing is switched off (`Effect.withTracerEnabled(false)`). */
 const noopTracer = Tracer.make({
@@ -165,8 +261,17 @@ const noopTracer = Tracer.make({
   context: (execution) => execution()
 })
 
+/** What `CurrentWorkSpan` stands for before the run's top workflow has its span. */
+const noopSpan = noopTracer.span("noop", Option.none(), Context.empty(), [], BigInt(0), "internal")
+
 export class RunTelemetry {
   private spent = 0
+  /** The span of the run's top workflow: what `currentWork` stands for outside any step. */
+  private rootSpan: Tracer.Span | undefined = undefined
+  /** The parent span agents and steps see. */
+  readonly currentWork = new CurrentWorkSpan(() => this.rootSpan ?? noopSpan)
+  /** The run's tracer, set for the whole run (see `CurrentWorkSpan`); `undefined` where tracing is off. */
+  readonly tracer: Tracer.Tracer | undefined
   /** Agents whose span is open: those still open when the run ends were interrupted with it. */
   private readonly open = new Set<Step>()
 
@@ -179,7 +284,9 @@ export class RunTelemetry {
     readonly config: OrchestratorConfig,
     readonly clock: Clock.Clock,
     private readonly spans: SpanSettings
-  ) {}
+  ) {
+    this.tracer = spans.enabled ? resolvingTracer(spans.tracer) : undefined
+  }
 
   private now(): bigint {
     return this.spans.timing ? this.clock.unsafeCurrentTimeNanos() : BigInt(0)
@@ -187,7 +294,7 @@ export class RunTelemetry {
 
   /** What `Effect.makeSpan` does, less the per-span lookups. */
   private startSpan(name: string, parent: Option.Option<Tracer.AnySpan>, kind: Tracer.SpanKind): Tracer.Span {
-    const span = this.spans.tracer.span(name, parent, Context.empty(), this.spans.links, this.now(), kind)
+    const span = this.spans.tracer.span(name, realParent(parent), Context.empty(), this.spans.links, this.now(), kind)
     const annotations = this.spans.annotations
     for (let i = 0; i < annotations.length; i++) span.attribute(annotations[i]![0], annotations[i]![1])
     return span
@@ -206,6 +313,7 @@ export class RunTelemetry {
       }
     }, (span) => {
       node.span = span
+      if (node.parent === undefined) this.rootSpan = span
       return Effect.onExit(Effect.withParentSpan(body, span), () =>
         Effect.sync(() => {
           span.attribute("orchestration.cost", node.cost)
@@ -241,23 +349,27 @@ export class RunTelemetry {
     step.callSpan = undefined
     this.open.add(step)
     metrics.agentsInFlight.unsafeModify(1, noLabels)
-    // The worker's context is not put back afterwards: nothing on a worker makes spans between agents, and the
-    // next agent replaces the parent span.
-    return Effect.withFiberRuntime((fiber) =>
-      Effect.zipRight(
-        setContext(Context.add(fiber.currentContext, Tracer.ParentSpan, span)),
-        Effect.matchCauseEffect(body, {
-          onSuccess: (value) => {
-            this.agentEnded(step, Exit.void)
-            return handlers.onSuccess(value)
-          },
-          onFailure: (cause) => {
-            this.agentEnded(step, Exit.failCause(cause))
-            return handlers.onFailure(cause)
-          }
-        })
-      )
-    )
+    const traced = Effect.matchCauseEffect(body, {
+      onSuccess: (value) => {
+        this.agentEnded(step, Exit.void)
+        return handlers.onSuccess(value)
+      },
+      onFailure: (cause) => {
+        this.agentEnded(step, Exit.failCause(cause))
+        return handlers.onFailure(cause)
+      }
+    })
+    if (!this.spans.enabled) return traced
+    // The worker's holder now points at this agent, and so does `currentWork`: a worker's context is given
+    // `currentWork` as its parent span once, by its first agent.
+    return Effect.withFiberRuntime((fiber) => {
+      fiber.getFiberRef(CurrentStep).callSpan = undefined
+      const context = fiber.currentContext
+      const parent = Context.getOption(context, Tracer.ParentSpan)
+      return parent._tag === "Some" && parent.value === this.currentWork
+        ? traced
+        : Effect.zipRight(setContext(Context.add(context, Tracer.ParentSpan, this.currentWork)), traced)
+    })
   }
 
   /**
@@ -293,9 +405,12 @@ export class RunTelemetry {
         "gen_ai.request.model": step.defaultModel,
         "orchestration.step": step.tier
       }
-    }, (span) =>
-      Effect.onExit(Effect.withParentSpan(body, span), (exit) =>
-        Effect.sync(() => this.ended(span, step, exit))))
+    }, (span) => {
+      step.span = span
+      // The step runs on a fiber of its own whose holder points at it: `currentWork` stands for its span there.
+      return Effect.onExit(Effect.withParentSpan(body, this.spans.enabled ? this.currentWork : span), (exit) =>
+        Effect.sync(() => this.ended(span, step, exit)))
+    })
   }
 
   /** What a step's span says of its outcome. */
@@ -342,13 +457,16 @@ export class RunTelemetry {
       step.callSpan = span
       const started = this.clock.unsafeCurrentTimeMillis()
       const seconds = () => (this.clock.unsafeCurrentTimeMillis() - started) / 1000
-      const restore = this.nestCalls ? setContext(outer) : Effect.void
-      const run = this.nestCalls ? Effect.zipRight(setContext(Context.add(outer, Tracer.ParentSpan, span)), completion) : completion
-      return Effect.matchCauseEffect(run, {
+      // What the provider makes hangs under this attempt's span, on this fiber and those it forks meanwhile.
+      const holder = this.nestCalls ? fiber.getFiberRef(CurrentStep) : undefined
+      const before = holder?.callSpan
+      if (holder !== undefined) holder.callSpan = span
+      return Effect.matchCauseEffect(completion, {
         onSuccess: (reply) => {
-          const before = step.cost
+          if (holder !== undefined) holder.callSpan = before
+          const costBefore = step.cost
           const next = handlers.onSuccess(reply)
-          const callCost = step.cost - before
+          const callCost = step.cost - costBefore
           span.attribute("gen_ai.response.model", reply.model)
           span.attribute("gen_ai.usage.input_tokens", reply.usage.inputTokens)
           span.attribute("gen_ai.usage.output_tokens", reply.usage.outputTokens)
@@ -362,29 +480,30 @@ export class RunTelemetry {
           this.endCall(step, span, Exit.void)
           metrics.callDuration.unsafeUpdate(seconds(), modelLabels(model).succeeded)
           this.charged(reply.model, reply.usage.inputTokens, reply.usage.outputTokens, callCost)
-          return Effect.zipRight(restore, next)
+          return next
         },
         onFailure: (cause) => {
+          if (holder !== undefined) holder.callSpan = before
           const failure = Cause.failureOption(cause)
           const errorType = errorTypeOf(cause)
           span.attribute("error.type", errorType)
           metrics.callDuration.unsafeUpdate(seconds(), labels("gen_ai.request.model", model, "error.type", errorType))
           if (Option.isNone(failure)) {
             this.endCall(step, span, Exit.failCause(cause))
-            return Effect.zipRight(restore, Effect.failCause(cause))
+            return Effect.failCause(cause)
           }
           const error = failure.value
-          const before = step.cost
+          const costBefore = step.cost
           const next = handlers.onFailure(error)
           if (error.usage !== undefined) {
-            const callCost = step.cost - before
+            const callCost = step.cost - costBefore
             span.attribute("gen_ai.usage.input_tokens", error.usage.inputTokens)
             span.attribute("gen_ai.usage.output_tokens", error.usage.outputTokens)
             span.attribute("orchestration.cost", callCost)
             this.charged(model, error.usage.inputTokens, error.usage.outputTokens, callCost)
           }
           this.endCall(step, span, Exit.fail(error))
-          return Effect.zipRight(restore, next)
+          return next
         }
       })
     })
@@ -425,12 +544,13 @@ export const makeRunTelemetry = (
         Effect.map(Effect.tracer, (tracer) => {
           const spans: SpanSettings = fiber.getFiberRef(FiberRef.currentTracerEnabled)
             ? {
+              enabled: true,
               tracer,
               timing: fiber.getFiberRef(FiberRef.currentTracerTimingEnabled),
               annotations: [...HashMap.toEntries(fiber.getFiberRef(FiberRef.currentTracerSpanAnnotations))],
               links: [...fiber.getFiberRef(FiberRef.currentTracerSpanLinks)]
             }
-            : { tracer: noopTracer, timing: false, annotations: [], links: [] }
+            : { enabled: false, tracer: noopTracer, timing: false, annotations: [], links: [] }
           return new RunTelemetry(settings, taskId, provider.name, !spanFreeProviders.has(provider), config, clock, spans)
         })
       )
