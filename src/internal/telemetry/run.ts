@@ -16,7 +16,7 @@ import type * as Provider from "../../Provider.js"
 import type { ProviderError } from "../../ProviderError.js"
 import type { Node } from "../env.js"
 import * as metrics from "./metrics.js"
-import { CurrentStep, type Step } from "../step.js"
+import { CurrentStep, sharedHolder, type Step } from "../step.js"
 
 // Spans and metrics of a run. A run without a telemetry layer has no `RunTelemetry` at all: the engine checks
 // one field and allocates nothing for spans or metrics.
@@ -458,7 +458,9 @@ export class RunTelemetry {
       const started = this.clock.unsafeCurrentTimeMillis()
       const seconds = () => (this.clock.unsafeCurrentTimeMillis() - started) / 1000
       // What the provider makes hangs under this attempt's span, on this fiber and those it forks meanwhile.
-      const holder = this.nestCalls ? fiber.getFiberRef(CurrentStep) : undefined
+      const own = this.nestCalls ? fiber.getFiberRef(CurrentStep) : undefined
+      // Never the holder fibers outside any run share.
+      const holder = own === sharedHolder ? undefined : own
       const before = holder?.callSpan
       if (holder !== undefined) holder.callSpan = span
       return Effect.matchCauseEffect(completion, {
