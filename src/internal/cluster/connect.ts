@@ -7,17 +7,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import { ClusterUnavailable, type Timings } from "../../Cluster.js"
-
-/** The URL without its password, for messages. */
-export const redactUrl = (url: string): string => {
-  try {
-    const parsed = new URL(url)
-    if (parsed.password !== "") parsed.password = "***"
-    return parsed.toString()
-  } catch {
-    return url
-  }
-}
+import { redactUrl } from "../providers/redact.js"
 
 const causeText = (error: unknown): string => {
   const cause = (error as { readonly cause?: unknown }).cause

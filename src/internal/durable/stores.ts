@@ -12,6 +12,7 @@ import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { redactUrl } from "../providers/redact.js"
 import { RunStoreError, type RunStoreTooNew, type Service } from "../../RunStore.js"
 import * as SqlStore from "./sqlStore.js"
 
@@ -75,17 +76,6 @@ export const sqlite = (filename: string): Effect.Effect<Service, RunStoreError |
     yield* Effect.mapError(sql`PRAGMA synchronous = NORMAL`, fail)
     return store
   })
-
-/** The URL without its password, for messages. */
-const redactUrl = (url: string): string => {
-  try {
-    const parsed = new URL(url)
-    if (parsed.password !== "") parsed.password = "***"
-    return parsed.toString()
-  } catch {
-    return url
-  }
-}
 
 export const postgres = (url: string): Effect.Effect<Service, RunStoreError | RunStoreTooNew, Scope.Scope> =>
   Effect.gen(function*() {

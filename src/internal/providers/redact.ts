@@ -7,6 +7,17 @@
  * configured secret. What is left holds no 8-character piece of a secret, and neither does any cut of it.
  */
 
+/** A URL without its password, for messages (a database's, say). */
+export const redactUrl = (url: string): string => {
+  try {
+    const parsed = new URL(url)
+    if (parsed.password !== "") parsed.password = "***"
+    return parsed.toString()
+  } catch {
+    return url
+  }
+}
+
 /** What a secret is replaced with. */
 export const redacted = "[redacted]"
 
