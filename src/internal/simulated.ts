@@ -8,7 +8,6 @@ import type { Completion, CompletionChunk, CompletionRequest, Service, ToolCall 
 import { type ProviderError, Unavailable } from "../ProviderError.js"
 import { estimateTokens } from "../Usage.js"
 import { answerWithSources, simulatedObject, simulatedToolCalls } from "./simulatedTurns.js"
-import { spanFreeProviders } from "./telemetry/run.js"
 
 /** Which calls of the simulated provider fail, and how. */
 export interface FailurePlan {
@@ -144,7 +143,7 @@ export const makeSimulated = (options: SimulatedOptions = {}): Effect.Effect<Ser
         const words = countWords(completion.content)
         return wordStream(completion, words, failure === undefined ? words : Math.floor(words / 2), failure, latency)
       })
-    const service: Service = {
+    return {
       name: "simulated",
       defaultModel,
       complete: (request) =>
@@ -159,9 +158,6 @@ export const makeSimulated = (options: SimulatedOptions = {}): Effect.Effect<Ser
         }),
       stream
     }
-    // Its calls make no spans of their own (see `spanFreeProviders`).
-    spanFreeProviders.add(service)
-    return service
   })
 
 /** The words of a reply, each with the spaces after it (and the first with any before it): its deltas. */

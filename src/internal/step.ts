@@ -79,8 +79,8 @@ export class Step implements Guarded {
 export interface StepHolder {
   step: Step | undefined
   /**
-   * With telemetry on, the span of the provider call in progress on this fiber, if the provider makes spans of
-   * its own: they hang under it (see `CurrentWorkSpan`). A fiber forked during the call keeps it.
+   * With telemetry on, the span of the provider call in progress on this fiber: spans the provider makes hang
+   * under it (see `CurrentWorkSpan`). A fiber forked during the call keeps it.
    */
   callSpan: Tracer.Span | undefined
 }

@@ -98,12 +98,6 @@ const callSpanName = (model: string): string => {
   return name
 }
 
-/**
- * Providers whose calls make no spans of their own (the simulated one): a call's span need not become the
- * parent span of what the call runs, which saves two FiberRef updates a call.
- */
-export const spanFreeProviders = new WeakSet<Provider.Service>()
-
 const statusOf = (step: Step, exit: Exit.Exit<unknown, unknown>): string =>
   Exit.isSuccess(exit)
     ? "completed"
@@ -279,8 +273,6 @@ export class RunTelemetry {
     readonly settings: Settings,
     readonly taskId: string,
     readonly providerName: string,
-    /** Whether a call's span becomes the parent span of what the call runs (see `spanFreeProviders`). */
-    private readonly nestCalls: boolean,
     readonly config: OrchestratorConfig,
     readonly clock: Clock.Clock,
     private readonly spans: SpanSettings
@@ -458,7 +450,7 @@ export class RunTelemetry {
       const started = this.clock.unsafeCurrentTimeMillis()
       const seconds = () => (this.clock.unsafeCurrentTimeMillis() - started) / 1000
       // What the provider makes hangs under this attempt's span, on this fiber and those it forks meanwhile.
-      const own = this.nestCalls ? fiber.getFiberRef(CurrentStep) : undefined
+      const own = fiber.getFiberRef(CurrentStep)
       // Never the holder fibers outside any run share.
       const holder = own === sharedHolder ? undefined : own
       const before = holder?.callSpan
@@ -553,7 +545,7 @@ export const makeRunTelemetry = (
               links: [...fiber.getFiberRef(FiberRef.currentTracerSpanLinks)]
             }
             : { enabled: false, tracer: noopTracer, timing: false, annotations: [], links: [] }
-          return new RunTelemetry(settings, taskId, provider.name, !spanFreeProviders.has(provider), config, clock, spans)
+          return new RunTelemetry(settings, taskId, provider.name, config, clock, spans)
         })
       )
       : Effect.succeed(undefined))
