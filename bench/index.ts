@@ -46,12 +46,10 @@ const throughput = async (n: number, warmUps: number, runs: number) => {
   return ratio
 }
 
-/** Peak RSS of one 100,000-subtask library run, in a fresh process. */
-const peakRssOfOneRun = (n: number): number => {
-  const out = execFileSync(process.execPath, [fileURLToPath(new URL("./rss.js", import.meta.url)), String(n)], {
-    encoding: "utf8"
-  })
-  return Number(out.trim())
+/** Peak RSS of one 100,000-subtask run of the library or of the baseline, in a fresh process. */
+const peakRssOfOneRun = (n: number, engine: "library" | "baseline"): number => {
+  const script = fileURLToPath(new URL("./rss.js", import.meta.url))
+  return Number(execFileSync(process.execPath, [script, String(n), engine], { encoding: "utf8" }).trim())
 }
 
 console.log(`multi-agent-orchestration bench (node ${process.version}); ratios are library ÷ baseline`)
@@ -125,8 +123,12 @@ if (wanted("w4")) {
 if (wanted("w1")) {
   const at10k = await throughput(10_000, 3, 5)
   const at100k = await throughput(100_000, 1, 3)
-  const rss = peakRssOfOneRun(100_000)
-  console.log(`W1 100,000 subtasks in one run of a fresh process | peak RSS ${rss.toFixed(0)} MB`)
+  const rss = peakRssOfOneRun(100_000, "library")
+  const baselineRss = peakRssOfOneRun(100_000, "baseline")
+  console.log(
+    `W1 100,000 subtasks in one run of a fresh process | peak RSS: library ${rss.toFixed(0)} MB, ` +
+      `p-limit ${baselineRss.toFixed(0)} MB (each process imports both)`
+  )
   targets.push(
     `W1 ≤ 1.5 × p-limit at 10,000 (got ${at10k.toFixed(2)}), ≤ 1.3 × at 100,000 (got ${at100k.toFixed(2)}), ` +
       `peak RSS < 200 MB (got ${rss.toFixed(0)})`

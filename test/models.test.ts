@@ -44,6 +44,28 @@ describe("data models", () => {
     assert.deepStrictEqual(subtask.context, {})
   })
 
+  it("a subtask made without validation has the same fields, in the same order, as a validated one", () => {
+    const props = { id: "task-1", description: "Analyze data", priority: undefined, tier: "belter" }
+    const validated = new SubTask.SubTask(props)
+    for (const trusted of [new SubTask.SubTask(props, true), new SubTask.SubTask(props, { disableValidation: true })]) {
+      assert.strictEqual(JSON.stringify(trusted), JSON.stringify(validated))
+      assert.strictEqual(trusted.priority, 0)
+      assert.strictEqual(trusted.agentType, "worker")
+      assert.instanceOf(trusted, SubTask.SubTask)
+    }
+    // The defaults still come after the fields given, as the schema lists them.
+    assert.deepStrictEqual(Object.keys(validated), [
+      "id",
+      "description",
+      "agentType",
+      "priority",
+      "dependencies",
+      "context",
+      "metadata",
+      "tier"
+    ])
+  })
+
   it("every model survives a JSON round trip", () => {
     const subtask = new SubTask.SubTask({
       id: "task-1",
