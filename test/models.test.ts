@@ -45,7 +45,11 @@ describe("data models", () => {
   })
 
   it("a subtask made without validation has the same fields, in the same order, as a validated one", () => {
-    const props = { id: "task-1", description: "Analyze data", priority: undefined, tier: "belter" }
+    // An explicit `undefined`, as JavaScript callers may pass, still gets its default.
+    const props = { id: "task-1", description: "Analyze data", priority: undefined, tier: "belter" } as unknown as {
+      readonly id: string
+      readonly description: string
+    }
     const validated = new SubTask.SubTask(props)
     for (const trusted of [new SubTask.SubTask(props, true), new SubTask.SubTask(props, { disableValidation: true })]) {
       assert.strictEqual(JSON.stringify(trusted), JSON.stringify(validated))
