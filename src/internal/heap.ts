@@ -7,6 +7,11 @@ export class Heap<A> {
     return this.items.length
   }
 
+  /** The item `pop` would return, left in place. */
+  peek(): A | undefined {
+    return this.items[0]
+  }
+
   push(item: A): void {
     const items = this.items
     let i = items.length

@@ -1,0 +1,105 @@
+import type * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import { Heap } from "./heap.js"
+
+/**
+ * Delays for many waiting calls on one fiber and one timer per `Clock`, instead of a timer per call.
+ *
+ * A call that waits with `Effect.sleep` holds about 2.4 KB until it wakes: the sleep's async registration
+ * returns a canceler, and Effect wraps every such registration in an interruption handler (an uninterruptible
+ * region, a `matchCauseEffect`, their closures). A wait here is one `Effect.async` without a canceler and one
+ * entry in its clock's heap. When the waiting fiber is interrupted, Effect resumes it at once and ignores the
+ * later wake-up; its entry stays in the heap until it is due, so a clock's fiber (and the process) may go on
+ * until the last wait that was cut short would have ended.
+ *
+ * Waits are woken in the order of their due times, and among equal ones in the order they began. Each clock
+ * has its own heap and fiber, so waits under a `TestClock` move with that clock alone.
+ */
+class Entry {
+  /** The waiting fiber's resume, once it is registered. */
+  resume: ((next: Effect.Effect<unknown, unknown>) => void) | undefined = undefined
+  /** Due before its fiber registered: the registration resumes at once. */
+  fired = false
+  constructor(readonly due: number, readonly order: number, readonly next: Effect.Effect<unknown, unknown>) {}
+}
+
+const before = (a: Entry, b: Entry): boolean => a.due < b.due || (a.due === b.due && a.order < b.order)
+
+class Wakeups {
+  private readonly heap = new Heap<Entry>(before)
+  private order = 0
+  /** Whether a fiber is waking this clock's waits; it ends once none is left. */
+  private running = false
+  /** The due time the fiber sleeps towards. */
+  private target = Infinity
+  /**
+   * Cuts the fiber's sleep short, when a wait due sooner than `target` begins. A wait that begins before the
+   * sleep has registered this leaves `wakeRequested`, and the sleep ends as soon as it starts.
+   */
+  private interrupt: ((now: Effect.Effect<void>) => void) | undefined = undefined
+  private wakeRequested = false
+  private readonly interrupted = Effect.async<void>((resume) => {
+    if (this.wakeRequested) resume(Effect.void)
+    else this.interrupt = resume
+  })
+
+  constructor(private readonly clock: Clock.Clock) {}
+
+  /** Must be called lazily (inside an effect): the wait is queued at once, so that no wake-up can miss it. */
+  after<A, E>(millis: number, next: Effect.Effect<A, E>): Effect.Effect<A, E> {
+    const entry = new Entry(this.clock.unsafeCurrentTimeMillis() + millis, this.order++, next)
+    this.heap.push(entry)
+    const wait = Effect.async<A, E>((resume) => {
+      if (entry.fired) resume(next)
+      else entry.resume = resume as Entry["resume"]
+    })
+    if (!this.running) {
+      this.running = true
+      return Effect.zipRight(Effect.forkDaemon(this.loop), wait)
+    }
+    if (entry.due < this.target) {
+      const wake = this.interrupt
+      this.interrupt = undefined
+      if (wake === undefined) this.wakeRequested = true
+      else wake(Effect.void)
+    }
+    return wait
+  }
+
+  private readonly loop: Effect.Effect<void> = Effect.suspend(() => {
+    // Awake: the heap is read afresh, so earlier requests to wake are met (and a registration left by the
+    // last sleep, now over, is stale).
+    this.interrupt = undefined
+    this.wakeRequested = false
+    const now = this.clock.unsafeCurrentTimeMillis()
+    for (let top = this.heap.peek(); top !== undefined && top.due <= now; top = this.heap.peek()) {
+      this.heap.pop()
+      if (top.resume === undefined) top.fired = true
+      else top.resume(top.next)
+    }
+    const first = this.heap.peek()
+    if (first === undefined) {
+      this.running = false
+      this.target = Infinity
+      return Effect.void
+    }
+    this.target = first.due
+    const sleep = this.clock.sleep(Duration.millis(first.due - now))
+    return Effect.zipRight(Effect.raceFirst(sleep, this.interrupted), this.loop)
+  })
+}
+
+// A clock's waits, for as long as the clock is in use.
+const byClock = new WeakMap<Clock.Clock, Wakeups>()
+
+/** `next`, once `millis` have passed on the current `Clock`. */
+export const after = <A, E>(millis: number, next: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+  Effect.clockWith((clock) => {
+    let wakeups = byClock.get(clock)
+    if (wakeups === undefined) {
+      wakeups = new Wakeups(clock)
+      byClock.set(clock, wakeups)
+    }
+    return wakeups.after(millis, next)
+  })
