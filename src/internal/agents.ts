@@ -365,7 +365,7 @@ const runGraph = <R>(
           const error = new StepTimedOut({ seconds })
           env.telemetry?.agentEnded(this, Exit.fail(error))
           complete(this.index, agentResult(this.subtask, failed(this, Cause.fail(error))))
-          return pool.replaceWorker
+          return pool.replaceWorker(this.fiber)
         })
       }
 

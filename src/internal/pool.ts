@@ -82,10 +82,10 @@ export interface Pool {
    */
   readonly close: () => void
   /**
-   * The watchdog stopped a worker whose job ran out of time (and reported that job): a fresh worker takes
-   * its slot.
+   * The watchdog stopped this worker (its fiber), whose job ran out of time, and reported that job: a fresh
+   * worker takes its slot.
    */
-  readonly replaceWorker: Effect.Effect<void>
+  readonly replaceWorker: (stopped: Fiber.RuntimeFiber<unknown, unknown>) => Effect.Effect<void>
   /** Interrupts every worker (the run was interrupted), and waits until they are all gone. */
   readonly interruptAll: Effect.Effect<void>
 }
@@ -101,7 +101,8 @@ export const makePool = (limit: number): Pool => {
   // The resume callbacks of parked workers. (`Effect.async` costs far less than a Deferred.)
   const parked: Array<(wake: Effect.Effect<void>) => void> = []
   // Workers are daemons tracked here rather than children of a scope: forking one is cheaper, and a run that
-  // completes need not wait for its parked workers to end.
+  // completes need not wait for its parked workers to end. A worker leaves the set where it ends (or where the
+  // watchdog replaces it), not through an observer of its fiber, which would cost a closure a worker.
   const live = new Set<Fiber.RuntimeFiber<unknown, unknown>>()
   let interrupted = false
   let active = 0
@@ -130,24 +131,27 @@ export const makePool = (limit: number): Pool => {
   // Parked: the slot is given back, and whoever wakes the worker has taken it again. A few parked workers are
   // enough to start the next tier without forking; past that, a worker ends at once, so that a wide tier does
   // not leave dozens of fibers to end when the run does. (Made when a worker parks, not for every worker.)
-  const park = (loop: Effect.Effect<void>): Effect.Effect<void> => {
+  const park = (self: Worker, loop: Effect.Effect<void>): Effect.Effect<void> => {
     active--
-    if (closed || parked.length >= maxParked) return Effect.void
+    if (closed || parked.length >= maxParked) return end(self)
     return Effect.flatMap(
       Effect.async<void>((resume) => {
         parked.push(resume)
       }),
       () => {
         starting--
-        return closed ? Effect.void : loop
+        return closed ? end(self) : loop
       }
     )
+  }
+  const end = (self: Worker): Effect.Effect<void> => {
+    live.delete(self.fiber)
+    return Effect.void
   }
 
   const worker: Effect.Effect<void> = Effect.withFiberRuntime((fiber) => {
     if (interrupted) return Effect.void
     live.add(fiber)
-    fiber.addObserver(() => live.delete(fiber))
     // A holder of its own. A run sets `CurrentStep` at its root, so every fiber forked inside it, a worker
     // included, starts with a fresh holder (`CurrentStep`'s fork): reading it costs nothing, while setting a
     // FiberRef copies them all. Outside a run the FiberRef would hold the initial holder every fiber shares.
@@ -166,7 +170,7 @@ export const makePool = (limit: number): Pool => {
     const next = () => loop
     const loop: Effect.Effect<void> = Effect.suspend(() => {
       const job = ready.pop()
-      if (job === undefined) return park(loop)
+      if (job === undefined) return park(self, loop)
       const running = Effect.flatMap(job.owner.run(job.index, self), next)
       // More ready than this worker takes, and a free slot: start workers for them first.
       return ready.size > 0 && active < limit ? Effect.zipRight(startWorkers, running) : running
@@ -192,10 +196,12 @@ export const makePool = (limit: number): Pool => {
         for (const job of jobs) ready.push(job)
         return startWorkers
       }),
-    replaceWorker: Effect.suspend(() => {
-      active--
-      return startWorkers
-    }),
+    replaceWorker: (stopped) =>
+      Effect.suspend(() => {
+        live.delete(stopped)
+        active--
+        return startWorkers
+      }),
     queue: (jobs) => {
       for (const job of jobs) ready.push(job)
     }
