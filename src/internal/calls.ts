@@ -151,25 +151,40 @@ const send = (
   step.attempts++
   step.model = model
   const call = callProvider(env, step, request.model === model ? request : { ...request, model })
-  const onFailure = (error: ProviderError) => {
-    const charged = error.usage === undefined ? undefined : meter(step, model, error.usage)
-    const next = isTransient(error) ? retry(step, request, model, number, state, error) : Effect.fail(error)
-    return charged === undefined ? next : Effect.zipRight(charged, next)
-  }
   const onSuccess = (completion: Provider.Completion) => {
     const charged = meter(step, completion.model, completion.usage)
     return charged === undefined ? Effect.succeed(completion) : Effect.as(charged, completion)
   }
   const telemetry = env.telemetry
-  if (telemetry !== undefined) return telemetry.call(step, model, request, call, { onSuccess, onFailure })
-  // `matchCauseEffect` rather than `matchEffect`, which wraps the handlers again on every call.
+  if (telemetry !== undefined) {
+    const onFailure = (error: ProviderError) => failedAttempt(step, request, model, number, state, error)
+    return telemetry.call(step, model, request, call, { onSuccess, onFailure })
+  }
+  // `matchCauseEffect` rather than `matchEffect`, which wraps the handlers again on every call. (Two closures
+  // a call, held while it is in flight.)
   return Effect.matchCauseEffect(call, {
     onSuccess,
     onFailure: (cause) => {
       const failure = Cause.failureOrCause(cause)
-      return Either.isLeft(failure) ? onFailure(failure.left) : Effect.failCause(failure.right)
+      return Either.isLeft(failure)
+        ? failedAttempt(step, request, model, number, state, failure.left)
+        : Effect.failCause(failure.right)
     }
   })
+}
+
+/** After a failed attempt: its usage is charged, and a transient failure is retried as the schedule says. */
+const failedAttempt = (
+  step: Step,
+  request: Provider.CompletionRequest,
+  model: string,
+  number: number,
+  state: unknown,
+  error: ProviderError
+): Effect.Effect<Provider.Completion, ProviderError> => {
+  const charged = error.usage === undefined ? undefined : meter(step, model, error.usage)
+  const next = isTransient(error) ? retry(step, request, model, number, state, error) : Effect.fail(error)
+  return charged === undefined ? next : Effect.zipRight(charged, next)
 }
 
 const retry = (

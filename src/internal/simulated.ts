@@ -156,7 +156,7 @@ export const makeSimulated = (options: SimulatedOptions = {}): Effect.Effect<Ser
           // waiting at once cost little more than 20,000 pending Promises.
           return latency === undefined || Duration.isZero(latency)
             ? answer(request, call)
-            : after(Duration.toMillis(latency), Effect.suspend(() => answer(request, call)))
+            : after(Duration.toMillis(latency), () => answer(request, call))
         }),
       stream
     }

@@ -21,7 +21,7 @@ class Entry {
   resume: ((next: Effect.Effect<unknown, unknown>) => void) | undefined = undefined
   /** Due before its fiber registered: the registration resumes at once. */
   fired = false
-  constructor(readonly due: number, readonly order: number, readonly next: Effect.Effect<unknown, unknown>) {}
+  constructor(readonly due: number, readonly order: number, readonly next: () => Effect.Effect<unknown, unknown>) {}
 }
 
 const before = (a: Entry, b: Entry): boolean => a.due < b.due || (a.due === b.due && a.order < b.order)
@@ -47,11 +47,11 @@ class Wakeups {
   constructor(private readonly clock: Clock.Clock) {}
 
   /** Must be called lazily (inside an effect): the wait is queued at once, so that no wake-up can miss it. */
-  after<A, E>(millis: number, next: Effect.Effect<A, E>): Effect.Effect<A, E> {
+  after<A, E>(millis: number, next: () => Effect.Effect<A, E>): Effect.Effect<A, E> {
     const entry = new Entry(this.clock.unsafeCurrentTimeMillis() + millis, this.order++, next)
     this.heap.push(entry)
     const wait = Effect.async<A, E>((resume) => {
-      if (entry.fired) resume(next)
+      if (entry.fired) resume(Effect.suspend(next))
       else entry.resume = resume as Entry["resume"]
     })
     if (!this.running) {
@@ -76,7 +76,7 @@ class Wakeups {
     for (let top = this.heap.peek(); top !== undefined && top.due <= now; top = this.heap.peek()) {
       this.heap.pop()
       if (top.resume === undefined) top.fired = true
-      else top.resume(top.next)
+      else top.resume(Effect.suspend(top.next))
     }
     const first = this.heap.peek()
     if (first === undefined) {
@@ -93,8 +93,11 @@ class Wakeups {
 // A clock's waits, for as long as the clock is in use.
 const byClock = new WeakMap<Clock.Clock, Wakeups>()
 
-/** `next`, once `millis` have passed on the current `Clock`. */
-export const after = <A, E>(millis: number, next: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+/**
+ * `next()`, once `millis` have passed on the current `Clock`, run on the waiting fiber. (A function rather than
+ * an effect: a waiting call holds one object fewer.)
+ */
+export const after = <A, E>(millis: number, next: () => Effect.Effect<A, E>): Effect.Effect<A, E> =>
   Effect.clockWith((clock) => {
     let wakeups = byClock.get(clock)
     if (wakeups === undefined) {
