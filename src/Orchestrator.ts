@@ -13,7 +13,8 @@ import * as Fiber from "effect/Fiber"
 import { identity } from "effect/Function"
 import type * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
-import { type EventBuffer, makeEventBuffer } from "./internal/eventBuffer.js"
+import { deliverOne, makeDelivery } from "./internal/delivery.js"
+import { makeEventBuffer } from "./internal/eventBuffer.js"
 import { execute, prepare } from "./internal/root.js"
 import type * as OrchestratorConfig from "./OrchestratorConfig.js"
 import { InvalidConfig, type OrchestratorError } from "./OrchestratorError.js"
@@ -39,7 +40,11 @@ export interface RunOptions {
   readonly title?: string | undefined
   /** Free-form values every step of the workflow can read. */
   readonly context?: Readonly<Record<string, unknown>> | undefined
-  /** Called with every event, in order, on its own fiber (the README's `stream_callback`). */
+  /**
+   * Called with every event, in order (the README's `stream_callback`). A callback that returns nothing is
+   * called as each event happens; once it returns an effect, that effect and the later events run on a fiber
+   * of their own, so that a slow consumer never holds an agent back.
+   */
   readonly onEvent?: ((event: OrchestratorEvent) => Effect.Effect<void> | void) | undefined
   /** The run's id. Default: a random UUID. */
   readonly taskId?: string | undefined
@@ -79,38 +84,6 @@ export type {
    */
   DurableOptions
 } from "./internal/durable/options.js"
-
-// Events reach `onEvent` through an unbounded queue read by a fiber of their own: a slow consumer never
-// blocks an agent and never loses an event; the backlog waits in memory until it is read. The consumer takes
-// whatever has queued up in one go, and calls a plain (non-Effect) callback without any Effect machinery.
-const deliverOne = (onEvent: NonNullable<RunOptions["onEvent"]>, event: OrchestratorEvent): Effect.Effect<void> => {
-  let out: Effect.Effect<void> | void
-  try {
-    out = onEvent(event)
-  } catch (error) {
-    return Effect.logWarning("onEvent threw; the run goes on", error)
-  }
-  return Effect.isEffect(out)
-    ? Effect.catchAllCause(out, (cause) => Effect.logWarning("onEvent failed; the run goes on", cause))
-    : Effect.void
-}
-
-const consume = (
-  buffer: EventBuffer<OrchestratorEvent>,
-  onEvent: NonNullable<RunOptions["onEvent"]>
-): Effect.Effect<void> => {
-  const deliverFrom = (events: ReadonlyArray<OrchestratorEvent>, start: number): Effect.Effect<void> => {
-    for (let i = start; i < events.length; i++) {
-      const event = events[i]!
-      const delivered = deliverOne(onEvent, event)
-      if (isTerminal(event)) return delivered
-      if (delivered !== Effect.void) return Effect.zipRight(delivered, Effect.suspend(() => deliverFrom(events, i + 1)))
-    }
-    return loop
-  }
-  const loop: Effect.Effect<void> = Effect.flatMap(buffer.takeAll, (events) => deliverFrom(events, 0))
-  return loop
-}
 
 /**
  * Waits for `onEvent` to receive the last event. A run that ended on its own waits as long as that takes; a
@@ -194,9 +167,9 @@ const runPlain = <R>(
     const prepared = yield* prepare(workflow, task, options)
     const onEvent = options.onEvent
     if (onEvent === undefined) return yield* execute(workflow, prepared, options, undefined)
-    const buffer = makeEventBuffer<OrchestratorEvent>()
-    const consumer = yield* Effect.forkDaemon(consume(buffer, onEvent))
-    return yield* execute(workflow, prepared, options, buffer.push).pipe(
+    const delivery = makeDelivery(onEvent)
+    const consumer = yield* Effect.forkDaemon(delivery.consume)
+    return yield* execute(workflow, prepared, options, delivery.push).pipe(
       Effect.onExit((exit) => finishDelivery(consumer, exit, prepared.gracePeriod))
     )
   }).pipe(Effect.withSpan("Orchestrator.run", { attributes: { workflow: workflow.name }, captureStackTrace: false }))

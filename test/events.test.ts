@@ -162,6 +162,46 @@ describe("events", () => {
       assert.strictEqual(seen.at(-1), "workflow_complete")
     }))
 
+  it.effect("a callback that returns nothing sees each event as it happens, even while agents keep the CPU busy", () =>
+    Effect.gen(function*() {
+      let executed = 0
+      let executedAtFirstCompletion = -1
+      const workflow = Workflow.make({
+        name: "busy",
+        decompose: () => Effect.succeed(tasks(...Array.from({ length: 300 }, (_, i) => `t${i}`))),
+        execute: (subtask) => Effect.sync(() => `${subtask.id} done after ${++executed} agents`),
+        synthesize: (results) => Effect.succeed(`${results.length}`)
+      })
+      const result = yield* Orchestrator.run(workflow, "task", {
+        config: { maxConcurrentAgents: 10 },
+        onEvent: (event) => {
+          if (event.type === "agent_complete" && executedAtFirstCompletion < 0) executedAtFirstCompletion = executed
+        }
+      }).pipe(Effect.provide(Provider.simulated()))
+      assert.strictEqual(result.status, "completed")
+      // Queued for a fiber of its own, the first completion was seen only once all 300 agents had run.
+      assert.isAtLeast(executedAtFirstCompletion, 1)
+      assert.isAtMost(executedAtFirstCompletion, 10)
+    }))
+
+  it.effect("a callback that starts returning effects mid-run still gets every event once, in order", () =>
+    Effect.gen(function*() {
+      const sequences: Array<number> = []
+      const { layer } = scripted({ latency: "1 second" })
+      const fiber = yield* Orchestrator.run(fixedWorkflow(tasks("a", "b", "c", "d")), "task", {
+        onEvent: (event) => {
+          sequences.push(event.sequence)
+          // Plain at first; an effect that takes a second from the first agent on.
+          return event.type.startsWith("agent") ? Effect.sleep("1 second") : undefined
+        }
+      }).pipe(Effect.provide(layer), Effect.fork)
+      yield* TestClock.adjust("1 minute")
+      const result = yield* Fiber.join(fiber)
+      assert.strictEqual(result.status, "completed")
+      assert.deepStrictEqual(sequences, Array.from({ length: sequences.length }, (_, i) => i + 1))
+      assert.strictEqual(sequences.length, 1 + 2 + 8 + 2 + 1)
+    }))
+
   it.effect("a consumer that throws or fails is logged and the run goes on", () => {
     const logs = captureLogs()
     return Effect.gen(function*() {
