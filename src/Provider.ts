@@ -272,8 +272,9 @@ export class Provider extends Context.Tag("multi-agent-orchestration/Provider")<
  * )
  * ```
  */
-export const complete: (request: CompletionRequest) => Effect.Effect<Completion, ProviderError, Provider> = Effect
-  .serviceFunctionEffect(Provider, (provider) => provider.complete)
+export const complete = (request: CompletionRequest): Effect.Effect<Completion, ProviderError, Provider> =>
+  // Rather than `Effect.serviceFunctionEffect`, whose rest parameters cost an array a call.
+  Effect.flatMap(Provider, (provider) => provider.complete(request))
 
 /**
  * A call of `service`, streamed: its own `stream` when it has one, else its `complete` as one delta and a

@@ -102,6 +102,19 @@ describe("scheduling", () => {
       assert.deepStrictEqual(events.types(), ["workflow_start", "decomposition_start", "workflow_error"])
     }))
 
+  it.effect("a cycle at the end of a chain of 20,000 subtasks is found and named", () =>
+    Effect.gen(function*() {
+      const { layer, log } = scripted()
+      const chain = Array.from({ length: 20_000 }, (_, i) => ({ id: `s${i}`, dependencies: i === 0 ? [] : [`s${i - 1}`] }))
+      const looped = [...chain, { id: "x", dependencies: ["s19999", "z"] }, { id: "y", dependencies: ["x"] }, {
+        id: "z",
+        dependencies: ["y"]
+      }]
+      const result = yield* run(fixedWorkflow(tasks(...looped)), "task").pipe(Effect.provide(layer))
+      assert.strictEqual(result.error, "Invalid subtask graph: dependency cycle: x -> z -> y -> x")
+      assert.strictEqual(log.calls.length, 0)
+    }))
+
   it.effect("unknown dependencies and duplicate ids are named", () =>
     Effect.gen(function*() {
       const { layer, log } = scripted()

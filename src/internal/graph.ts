@@ -24,16 +24,20 @@ export const buildGraph = (subtasks: ReadonlyArray<SubTask>): Graph | InvalidSub
     } else indexOf.set(subtask.id, i)
   })
   const unknownDependencies: Array<{ subtaskId: string; dependency: string }> = []
-  const dependencies: Array<Array<number>> = new Array(n)
-  const dependents: Array<Array<number>> = Array.from({ length: n }, () => [])
+  // Subtasks without dependencies or dependents (most of a wide run) share one empty list.
+  const dependencies: Array<ReadonlyArray<number>> = new Array(n).fill(none)
+  const dependents: Array<ReadonlyArray<number>> = new Array(n).fill(none)
   for (let i = 0; i < n; i++) {
+    const named = subtasks[i]!.dependencies
+    if (named.length === 0) continue
     const own: Array<number> = []
-    for (const dependency of subtasks[i]!.dependencies) {
+    for (const dependency of named) {
       const j = indexOf.get(dependency)
       if (j === undefined) unknownDependencies.push({ subtaskId: subtasks[i]!.id, dependency })
       else if (!own.includes(j)) {
         own.push(j)
-        dependents[j]!.push(i)
+        if (dependents[j] === none) dependents[j] = [i]
+        else (dependents[j] as Array<number>).push(i)
       }
     }
     dependencies[i] = own
@@ -45,25 +49,35 @@ export const buildGraph = (subtasks: ReadonlyArray<SubTask>): Graph | InvalidSub
   return { subtasks, dependencies, dependents }
 }
 
-/** One dependency cycle as subtask ids, or [] when the graph is acyclic. Iterative DFS: no stack overflow. */
+const none: ReadonlyArray<number> = Object.freeze([])
+
+/**
+ * One dependency cycle as subtask ids, or [] when the graph is acyclic. Iterative DFS over typed arrays: no
+ * stack overflow, and no allocation per subtask.
+ */
 const findCycle = (subtasks: ReadonlyArray<SubTask>, dependencies: ReadonlyArray<ReadonlyArray<number>>) => {
   const n = subtasks.length
   const state = new Uint8Array(n) // 0 new, 1 on the current path, 2 done
   const parent = new Int32Array(n).fill(-1)
+  // The current path, and for each node the position of the next dependency to visit. A node enters the path
+  // once at most, so n slots are enough.
+  const path = new Int32Array(n)
+  const visited = new Int32Array(n)
   for (let root = 0; root < n; root++) {
     if (state[root] !== 0) continue
-    const stack: Array<[node: number, next: number]> = [[root, 0]]
+    let depth = 0
+    path[depth++] = root
     state[root] = 1
-    while (stack.length > 0) {
-      const top = stack[stack.length - 1]!
-      const [node, next] = top
+    while (depth > 0) {
+      const node = path[depth - 1]!
       const deps = dependencies[node]!
+      const next = visited[node]!
       if (next === deps.length) {
         state[node] = 2
-        stack.pop()
+        depth--
         continue
       }
-      top[1] = next + 1
+      visited[node] = next + 1
       const dep = deps[next]!
       if (state[dep] === 1) {
         // Walk back from `node` to `dep`; reversed, that reads "dep depends on ... depends on node".
@@ -74,7 +88,7 @@ const findCycle = (subtasks: ReadonlyArray<SubTask>, dependencies: ReadonlyArray
       if (state[dep] === 0) {
         state[dep] = 1
         parent[dep] = node
-        stack.push([dep, 0])
+        path[depth++] = dep
       }
     }
   }
