@@ -32,8 +32,8 @@ const fields = {
 /**
  * Trusted props with every defaulted key already in place, in the schema's order. Effect's constructor adds the
  * defaults missing from its copy of `props` one key at a time, which allocates three times what a copy with
- * every key does: 100,000 subtasks made 220 MB of garbage against 75 (and raised peak RSS by 120 MB). An
- * explicit `undefined` is still replaced by its default there.
+ * every key does: making 100,000 subtasks allocated 220 MB against 75, and raised the process's peak RSS by
+ * 118 MB against 29. An explicit `undefined` is still replaced by its default there.
  */
 const withEveryKey = (props: Schema.Struct.Constructor<typeof fields>): Schema.Struct.Constructor<typeof fields> => ({
   id: props.id,

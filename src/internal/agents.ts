@@ -146,6 +146,8 @@ export const runAgents = <R>(
  * instance is an `AgentResult` like any other, built in half the time and with 40% less memory than a literal
  * given that prototype afterwards (`Object.setPrototypeOf`), which 100,000 agents a run add up to.
  */
+type MutableResult = { -readonly [K in keyof AgentResult]: AgentResult[K] }
+
 interface ResultFields {
   new(
     agentId: string,
@@ -161,11 +163,11 @@ interface ResultFields {
     attempts: number,
     error: string | undefined,
     metadata: AgentResult["metadata"]
-  ): { -readonly [K in keyof AgentResult]: AgentResult[K] }
+  ): MutableResult
 }
 
 const ResultFields = function(
-  this: { -readonly [K in keyof AgentResult]: AgentResult[K] },
+  this: MutableResult,
   agentId: string,
   agentType: AgentResult["agentType"],
   subtaskId: string,

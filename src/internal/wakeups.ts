@@ -1,8 +1,3 @@
-import type * as Clock from "effect/Clock"
-import * as Duration from "effect/Duration"
-import * as Effect from "effect/Effect"
-import { Heap } from "./heap.js"
-
 /**
  * Delays for many waiting calls on one fiber and one timer per `Clock`, instead of a timer per call.
  *
@@ -16,6 +11,11 @@ import { Heap } from "./heap.js"
  * Waits are woken in the order of their due times, and among equal ones in the order they began. Each clock
  * has its own heap and fiber, so waits under a `TestClock` move with that clock alone.
  */
+import type * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import { Heap } from "./heap.js"
+
 class Entry {
   /** The waiting fiber's resume, once it is registered. */
   resume: ((next: Effect.Effect<unknown, unknown>) => void) | undefined = undefined
