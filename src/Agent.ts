@@ -203,13 +203,14 @@ export const run = <
         toolTimeout: options.toolTimeout
       }),
       (loop) => {
-        const answer: Answer = {
-          content: loop.content,
-          steps: loop.steps,
-          toolCalls: loop.toolCalls,
-          metadata: options.tools === undefined ? {} : { steps: loop.steps, toolCalls: loop.toolCalls.length }
+        const metadata = options.tools === undefined ? {} : { steps: loop.steps, toolCalls: loop.toolCalls.length }
+        // Two literals rather than a spread that adds `value`: V8 gives each object such a spread makes a hidden
+        // class of its own.
+        if (spec === undefined) {
+          const answer: Answer = { content: loop.content, steps: loop.steps, toolCalls: loop.toolCalls, metadata }
+          return answer as Result<A>
         }
-        return (spec === undefined ? answer : { ...answer, value: loop.value }) as Result<A>
+        return { content: loop.content, steps: loop.steps, toolCalls: loop.toolCalls, metadata, value: loop.value } as Result<A>
       }
     )
   }) as Effect.Effect<Result<A>, ProviderError | AgentError, Provider.Provider | R | ToolRequirements<Tools>>
