@@ -85,7 +85,12 @@ class Wakeups {
       return Effect.void
     }
     this.target = first.due
-    const sleep = this.clock.sleep(Duration.millis(first.due - now))
+    // The sleep starts after the fibers just woken have run (they were scheduled first), which takes a while
+    // with a hundred of them: it is measured from then, towards the due time, not from `now`.
+    const sleep = Effect.suspend(() => {
+      const wait = first.due - this.clock.unsafeCurrentTimeMillis()
+      return wait > 0 ? this.clock.sleep(Duration.millis(wait)) : Effect.void
+    })
     return Effect.zipRight(Effect.raceFirst(sleep, this.interrupted), this.loop)
   })
 }
