@@ -1,7 +1,7 @@
 import { HttpRouter } from "@effect/platform"
 import { Terminal } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Clock, type Duration, Effect, Fiber, Layer, Stream, TestClock } from "effect"
+import { Chunk, Clock, Duration, Effect, Fiber, Layer, Stream, TestClock } from "effect"
 import {
   type AgentResult,
   DreamCascade,
@@ -124,6 +124,39 @@ describe("a run that streams tokens", () => {
       for (const complete of events.ofType("agent_complete")) {
         const last = agents.get(complete.agentId!)!.at(-1)!
         assert.isBelow(last.sequence, complete.sequence)
+      }
+    }))
+
+  it.effect("deltas keep their 50 ms apart by their own timestamps on a clock that moves between two readings", () =>
+    Effect.gen(function*() {
+      // Each reading of this clock is 0 to 4 ms later than the one before, as a busy machine's may be.
+      let now = 0
+      let reads = 0
+      const read = () => (now += reads++ % 5)
+      const moving: Clock.Clock = {
+        [Clock.ClockTypeId]: Clock.ClockTypeId,
+        unsafeCurrentTimeMillis: read,
+        currentTimeMillis: Effect.sync(read),
+        unsafeCurrentTimeNanos: () => BigInt(read()) * 1_000_000n,
+        currentTimeNanos: Effect.sync(() => BigInt(read()) * 1_000_000n),
+        sleep: (duration) => Effect.sync(() => (now += Duration.toMillis(duration)))
+      }
+      const events = recorder()
+      const result = yield* Orchestrator.run(fixedWorkflow(tasks("a", "b")), "task", {
+        streamTokens: true,
+        onEvent: events.onEvent
+      }).pipe(
+        Effect.provide(Provider.simulated({ latency: "1 second", respond: () => wordsReply(100) })),
+        Effect.withClock(moving)
+      )
+      assert.strictEqual(result.status, "completed")
+      const agents = byAgent(events.ofType("agent_delta"))
+      assert.strictEqual(agents.size, 2)
+      for (const [agentId, deltas] of agents) {
+        assert.isAbove(deltas.length, 5)
+        for (let i = 1; i < deltas.length; i++) {
+          assert.isAtLeast(deltas[i]!.timestamp - deltas[i - 1]!.timestamp, 50, `${agentId}: deltas ${i} and ${i + 1}`)
+        }
       }
     }))
 

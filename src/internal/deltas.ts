@@ -73,6 +73,8 @@ const begin = (deltas: Deltas, step: Step): AgentText => {
   return text
 }
 
+// The event carries the time its slot was measured at, so that no two of an agent's deltas are less than the
+// interval apart by their own timestamps, whatever runs between the reading of the Clock and the event.
 const send = (step: Step, text: AgentText, now: number): void => {
   emit(step.node, "agent_delta", {
     subtaskId: step.subtaskId,
@@ -80,7 +82,7 @@ const send = (step: Step, text: AgentText, now: number): void => {
     attempt: text.attempt,
     model: text.model,
     ...(text.restart ? { restart: true } : {})
-  }, step.agentId)
+  }, step.agentId, now)
   text.pending = ""
   text.restart = false
   text.lastSent = now

@@ -119,7 +119,8 @@ export const chargeNode = (node: Node, cost: number, usage: Usage): void => {
 
 type DataOf<T extends Type> = Of<T>["data"]
 
-export const emit = <T extends Type>(node: Node, type: T, data: DataOf<T>, agentId?: string): void => {
+/** Sends an event; `at` is its timestamp when the caller has already read the Clock for it. */
+export const emit = <T extends Type>(node: Node, type: T, data: DataOf<T>, agentId?: string, at?: number): void => {
   const env = node.env
   if (env.sink === undefined) return
   env.sink({
@@ -128,7 +129,7 @@ export const emit = <T extends Type>(node: Node, type: T, data: DataOf<T>, agent
     taskId: env.taskId,
     workflowId: node.workflowId,
     parentId: node.parentId,
-    timestamp: env.clock.unsafeCurrentTimeMillis(),
+    timestamp: at ?? env.clock.unsafeCurrentTimeMillis(),
     progress: Math.round(env.progress * 100) / 100,
     agentId,
     data
