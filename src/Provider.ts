@@ -447,7 +447,7 @@ export const makeSimulated: (options?: SimulatedOptions) => Effect.Effect<Servic
  * - Replies are readable Markdown derived from the prompt: a numbered list when asked for one, JSON with a
  *   `score` when asked for a score, otherwise a short brief with headings and bullets.
  * - Usage is derived from text length (about four characters a token).
- * - `latency` waits with `Effect.sleep`, so `TestClock` controls it.
+ * - `latency` waits on the `Clock` (one fiber per clock wakes the calls that are due), so `TestClock` controls it.
  * - `failures` fails chosen calls (`calls: [2, 5]`) or a seeded share of them (`rate: 0.3, seed: 7`).
  *
  * @since 0.1.0
