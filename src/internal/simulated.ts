@@ -28,7 +28,7 @@ export interface FailurePlan {
 export interface SimulatedOptions {
   /** The model reported when a request names none. Default: "simulated". */
   readonly defaultModel?: string | undefined
-  /** How long each call takes, waited with `Effect.sleep`. */
+  /** How long each call takes, on the `Clock` (`TestClock` controls it). */
   readonly latency?:
     | Duration.DurationInput
     | ((request: CompletionRequest, call: number) => Duration.DurationInput)
