@@ -14,6 +14,7 @@
 import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as FiberRefs from "effect/FiberRefs"
 import { Heap } from "./heap.js"
 
 class Entry {
@@ -56,7 +57,7 @@ class Wakeups {
     })
     if (!this.running) {
       this.running = true
-      return Effect.zipRight(Effect.forkDaemon(this.loop), wait)
+      return Effect.zipRight(Effect.forkDaemon(this.start), wait)
     }
     if (entry.due < this.target) {
       const wake = this.interrupt
@@ -66,6 +67,12 @@ class Wakeups {
     }
     return wait
   }
+
+  // The fiber starts with no FiberRefs of its own: it needs none (it holds its clock), and those it was forked
+  // with would keep the first caller's run (its services, its agent) alive for as long as waits keep coming.
+  private readonly start: Effect.Effect<void> = Effect.suspend(() =>
+    Effect.zipRight(Effect.updateFiberRefs(() => FiberRefs.empty()), this.loop)
+  )
 
   private readonly loop: Effect.Effect<void> = Effect.suspend(() => {
     // Awake: the heap is read afresh, so earlier requests to wake are met (and a registration left by the
