@@ -4,6 +4,7 @@ import * as Exit from "effect/Exit"
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import type * as Types from "effect/Types"
 import { AgentResult } from "../AgentResult.js"
 import {
   AllAgentsFailed,
@@ -141,32 +142,14 @@ export const runAgents = <R>(
     } satisfies Outcome
   })
 
+type MutableResult = Types.Mutable<AgentResult>
+
 /**
  * The fields every agent result has, set by a plain constructor whose prototype is `AgentResult`'s: the
  * instance is an `AgentResult` like any other, built in half the time and with 40% less memory than a literal
  * given that prototype afterwards (`Object.setPrototypeOf`), which 100,000 agents a run add up to.
  */
-type MutableResult = { -readonly [K in keyof AgentResult]: AgentResult[K] }
-
-interface ResultFields {
-  new(
-    agentId: string,
-    agentType: AgentResult["agentType"],
-    subtaskId: string,
-    content: string,
-    status: AgentResult["status"],
-    executionTime: number,
-    cost: number,
-    usage: AgentResult["usage"],
-    model: string | undefined,
-    tier: string | undefined,
-    attempts: number,
-    error: string | undefined,
-    metadata: AgentResult["metadata"]
-  ): MutableResult
-}
-
-const ResultFields = function(
+function resultFields(
   this: MutableResult,
   agentId: string,
   agentType: AgentResult["agentType"],
@@ -195,8 +178,9 @@ const ResultFields = function(
   this.attempts = attempts
   this.error = error
   this.metadata = metadata
-} as unknown as ResultFields
-ResultFields.prototype = AgentResult.prototype
+}
+resultFields.prototype = AgentResult.prototype
+const ResultFields = resultFields as unknown as new(...fields: Parameters<typeof resultFields>) => MutableResult
 
 /** An agent's result, from its step and how it ended. */
 export const agentResult = (subtask: SubTask, outcome: StepOutcome<Workflow.AgentOutput>): AgentResult => {
