@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, Effect, Fiber, TestClock } from "effect"
+import { Clock, Duration, Effect, Fiber, TestClock } from "effect"
 import { Provider } from "multi-agent-orchestration"
 
 // Each prompt names its latency in seconds: "wait 30".
@@ -73,5 +73,50 @@ describe("Provider.simulated latency", () => {
       yield* Fiber.join(moving)
       assert.strictEqual((yield* Fiber.poll(stuck))._tag, "None")
       yield* Fiber.interrupt(stuck)
+    }))
+
+  it.effect("on a clock read in whole milliseconds, a call replies neither early nor a millisecond late", () =>
+    Effect.gen(function*() {
+      // Like the live clock: `unsafeCurrentTimeMillis` is `Date.now()`, whole milliseconds, and a timer may run
+      // a fraction of a millisecond before the reading reaches its end. Its timers are fired by hand.
+      let now = 0
+      const timers: Array<{ readonly millis: number; readonly fire: () => void }> = []
+      const clock: Clock.Clock = {
+        [Clock.ClockTypeId]: Clock.ClockTypeId,
+        unsafeCurrentTimeMillis: () => Math.floor(now),
+        currentTimeMillis: Effect.sync(() => Math.floor(now)),
+        unsafeCurrentTimeNanos: () => BigInt(Math.round(now * 1e6)),
+        currentTimeNanos: Effect.sync(() => BigInt(Math.round(now * 1e6))),
+        sleep: (duration) =>
+          Effect.async<void>((resume) => {
+            timers.push({ millis: Duration.toMillis(duration), fire: () => resume(Effect.void) })
+          })
+      }
+      const service = yield* Provider.makeSimulated({ latency: (request) => `${Number(request.prompt!.split(" ")[1])} millis` })
+      const settle = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+      const ask = (millis: number) =>
+        Effect.fork(Effect.withClock(Effect.zipRight(service.complete({ prompt: `wait ${millis}` }), Effect.sync(() => now)), clock))
+
+      // Begun at 0.6 ms, due at 20.6: a shorter call begun at 20.3 wakes the clock's waits, and this one
+      // must still wait (read in whole milliseconds, it was due at 20).
+      now = 0.6
+      const first = yield* ask(20)
+      yield* settle
+      now = 20.3
+      const second = yield* ask(0.05)
+      yield* settle
+      assert.strictEqual((yield* Fiber.poll(first))._tag, "None")
+      now = 20.4
+      timers.at(-1)!.fire()
+      assert.strictEqual(yield* Fiber.join(second), 20.4)
+      assert.strictEqual((yield* Fiber.poll(first))._tag, "None")
+
+      // The timer towards 20.6 runs while the clock reads 20.2: the call replies then, not on a timer more.
+      yield* settle
+      const pending = timers.length
+      now = 20.2
+      timers.at(-1)!.fire()
+      assert.strictEqual(yield* Fiber.join(first), 20.2)
+      assert.strictEqual(timers.length, pending)
     }))
 })

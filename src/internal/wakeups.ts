@@ -40,6 +40,8 @@ class Wakeups {
    */
   private interrupt: ((now: Effect.Effect<void>) => void) | undefined = undefined
   private wakeRequested = false
+  /** The due time of the last sleep that ran its course. */
+  private reached = -Infinity
   private readonly interrupted = Effect.async<void>((resume) => {
     if (this.wakeRequested) resume(Effect.void)
     else this.interrupt = resume
@@ -47,9 +49,15 @@ class Wakeups {
 
   constructor(private readonly clock: Clock.Clock) {}
 
+  // In fractions of a millisecond: whole ones (`Date.now()`) would make a wait due up to a millisecond early,
+  // and its timer, set from a truncated reading, up to one late.
+  private now(): number {
+    return Number(this.clock.unsafeCurrentTimeNanos()) / 1e6
+  }
+
   /** Must be called lazily (inside an effect): the wait is queued at once, so that no wake-up can miss it. */
   after<A, E>(millis: number, next: () => Effect.Effect<A, E>): Effect.Effect<A, E> {
-    const entry = new Entry(this.clock.unsafeCurrentTimeMillis() + millis, this.order++, next)
+    const entry = new Entry(this.now() + millis, this.order++, next)
     this.heap.push(entry)
     const wait = Effect.async<A, E>((resume) => {
       if (entry.fired) resume(Effect.suspend(next))
@@ -79,7 +87,9 @@ class Wakeups {
     // last sleep, now over, is stale).
     this.interrupt = undefined
     this.wakeRequested = false
-    const now = this.clock.unsafeCurrentTimeMillis()
+    // A timer that fired has reached its due time, even when Node runs it a fraction of a millisecond early (it
+    // counts whole milliseconds): sleeping again for that fraction would cost a whole one.
+    const now = Math.max(this.now(), this.reached)
     for (let top = this.heap.peek(); top !== undefined && top.due <= now; top = this.heap.peek()) {
       this.heap.pop()
       if (top.resume === undefined) top.fired = true
@@ -91,13 +101,16 @@ class Wakeups {
       this.target = Infinity
       return Effect.void
     }
-    this.target = first.due
+    const target = first.due
+    this.target = target
     // The sleep starts after the fibers just woken have run (they were scheduled first), which takes a while
     // with a hundred of them: it is measured from then, towards the due time, not from `now`.
     const sleep = Effect.suspend(() => {
-      const wait = first.due - this.clock.unsafeCurrentTimeMillis()
+      const wait = target - this.now()
       return wait > 0 ? this.clock.sleep(Duration.millis(wait)) : Effect.void
-    })
+    }).pipe(Effect.zipRight(Effect.sync(() => {
+      this.reached = target
+    })))
     return Effect.zipRight(Effect.raceFirst(sleep, this.interrupted), this.loop)
   })
 }
