@@ -1,15 +1,16 @@
 /**
- * Delays for many waiting calls on one fiber and one timer per `Clock`, instead of a timer per call.
+ * Delays for many waiting calls on a few timers per `Clock` (one towards the earliest due time, and those
+ * set before it for later ones), instead of a timer per call.
  *
  * A call that waits with `Effect.sleep` holds about 2.4 KB until it wakes: the sleep's async registration
  * returns a canceler, and Effect wraps every such registration in an interruption handler (an uninterruptible
  * region, a `matchCauseEffect`, their closures). A wait here is one `Effect.async` without a canceler and one
  * entry in its clock's heap. When the waiting fiber is interrupted, Effect resumes it at once and ignores the
- * later wake-up; its entry stays in the heap until it is due, so a clock's fiber (and the process) may go on
+ * later wake-up; its entry stays in the heap until it is due, so a clock's timer (and the process) may go on
  * until the last wait that was cut short would have ended.
  *
  * Waits are woken in the order of their due times, and among equal ones in the order they began. Each clock
- * has its own heap and fiber, so waits under a `TestClock` move with that clock alone.
+ * has its own heap and timers, so waits under a `TestClock` move with that clock alone.
  */
 import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
@@ -30,22 +31,8 @@ const before = (a: Entry, b: Entry): boolean => a.due < b.due || (a.due === b.du
 class Wakeups {
   private readonly heap = new Heap<Entry>(before)
   private order = 0
-  /** Whether a fiber is waking this clock's waits; it ends once none is left. */
-  private running = false
-  /** The due time the fiber sleeps towards. */
-  private target = Infinity
-  /**
-   * Cuts the fiber's sleep short, when a wait due sooner than `target` begins. A wait that begins before the
-   * sleep has registered this leaves `wakeRequested`, and the sleep ends as soon as it starts.
-   */
-  private interrupt: ((now: Effect.Effect<void>) => void) | undefined = undefined
-  private wakeRequested = false
-  /** The due time of the last sleep that ran its course. */
-  private reached = -Infinity
-  private readonly interrupted = Effect.async<void>((resume) => {
-    if (this.wakeRequested) resume(Effect.void)
-    else this.interrupt = resume
-  })
+  /** The due time of the earliest timer set and not yet run; `Infinity` when none is. */
+  private armed = Infinity
 
   constructor(private readonly clock: Clock.Clock) {}
 
@@ -63,56 +50,48 @@ class Wakeups {
       if (entry.fired) resume(Effect.suspend(next))
       else entry.resume = resume as Entry["resume"]
     })
-    if (!this.running) {
-      this.running = true
-      return Effect.zipRight(Effect.forkDaemon(this.start), wait)
-    }
-    if (entry.due < this.target) {
-      const wake = this.interrupt
-      this.interrupt = undefined
-      if (wake === undefined) this.wakeRequested = true
-      else wake(Effect.void)
-    }
-    return wait
+    return entry.due < this.armed ? Effect.zipRight(this.arm(entry.due), wait) : wait
   }
 
-  // The fiber starts with no FiberRefs of its own: it needs none (it holds its clock), and those it was forked
-  // with would keep the first caller's run (its services, its agent) alive for as long as waits keep coming.
-  private readonly start: Effect.Effect<void> = Effect.suspend(() =>
-    Effect.zipRight(Effect.updateFiberRefs(() => FiberRefs.empty()), this.loop)
-  )
+  /**
+   * Sets a timer towards `due` on a fiber of its own. A timer set before for a later time keeps running, and
+   * wakes what is due when it ends: nothing is cancelled, so no fiber races another.
+   */
+  private arm(due: number): Effect.Effect<void> {
+    this.armed = due
+    return Effect.asVoid(Effect.forkDaemon(this.timer(due)))
+  }
 
-  private readonly loop: Effect.Effect<void> = Effect.suspend(() => {
-    // Awake: the heap is read afresh, so earlier requests to wake are met (and a registration left by the
-    // last sleep, now over, is stale).
-    this.interrupt = undefined
-    this.wakeRequested = false
-    // A timer that fired has reached its due time, even when Node runs it a fraction of a millisecond early (it
-    // counts whole milliseconds): sleeping again for that fraction would cost a whole one.
-    const now = Math.max(this.now(), this.reached)
-    for (let top = this.heap.peek(); top !== undefined && top.due <= now; top = this.heap.peek()) {
-      this.heap.pop()
-      if (top.resume === undefined) top.fired = true
-      else top.resume(Effect.suspend(top.next))
-    }
-    const first = this.heap.peek()
-    if (first === undefined) {
-      this.running = false
-      this.target = Infinity
-      return Effect.void
-    }
-    const target = first.due
-    this.target = target
-    // The sleep starts after the fibers just woken have run (they were scheduled first), which takes a while
-    // with a hundred of them: it is measured from then, towards the due time, not from `now`.
-    const sleep = Effect.suspend(() => {
-      const wait = target - this.now()
-      return wait > 0 ? this.clock.sleep(Duration.millis(wait)) : Effect.void
-    }).pipe(Effect.zipRight(Effect.sync(() => {
-      this.reached = target
-    })))
-    return Effect.zipRight(Effect.raceFirst(sleep, this.interrupted), this.loop)
-  })
+  // The timer's fiber starts after the fibers woken with it have run (they were scheduled first), which takes a
+  // while with a hundred of them: its wait is measured from then, not from when it was set. It starts with no
+  // FiberRefs of its own: those it was forked with would keep the caller's run (its services, its agent) alive
+  // until it ends.
+  private timer(due: number): Effect.Effect<void> {
+    return Effect.zipRight(
+      Effect.updateFiberRefs(() => FiberRefs.empty()),
+      Effect.suspend(() => {
+        const wait = due - this.now()
+        return wait > 0 ? Effect.zipRight(this.clock.sleep(Duration.millis(wait)), this.fire(due)) : this.fire(due)
+      })
+    )
+  }
+
+  /** Wakes every wait due by the end of the timer towards `reached`, and sets the timer for the next one. */
+  private fire(reached: number): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      if (reached >= this.armed) this.armed = Infinity
+      // A timer that ran has reached its due time, even when Node runs it a fraction of a millisecond early (it
+      // counts whole milliseconds): a timer more for that fraction would cost a whole one.
+      const now = Math.max(this.now(), reached)
+      for (let top = this.heap.peek(); top !== undefined && top.due <= now; top = this.heap.peek()) {
+        this.heap.pop()
+        if (top.resume === undefined) top.fired = true
+        else top.resume(Effect.suspend(top.next))
+      }
+      const first = this.heap.peek()
+      return first !== undefined && first.due < this.armed ? this.arm(first.due) : Effect.void
+    })
+  }
 }
 
 // A clock's waits, for as long as the clock is in use.
