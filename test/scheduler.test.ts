@@ -6,6 +6,37 @@ import { fixedWorkflow, recorder, scripted, tasks } from "./helpers.js"
 const run = Orchestrator.run
 
 describe("scheduling", () => {
+  it.effect("an agent busy without a pause still lets the event loop run its timers and I/O", () =>
+    Effect.gen(function*() {
+      let eventLoopRan = false
+      let ranWhileBusy = false
+      const busy = Workflow.make({
+        name: "busy",
+        decompose: () => Effect.succeed([new SubTask.SubTask({ id: "spin", description: "spin" })]),
+        // A million operations and no async step, yielding to the scheduler every 100: the scheduler must hand the
+        // event loop a turn now and then, or the immediate below waits for the end.
+        execute: () =>
+          Effect.suspend(() => {
+            setImmediate(() => {
+              eventLoopRan = true
+            })
+            let i = 0
+            return Effect.whileLoop({
+              while: () => i < 1_000_000,
+              body: () => Effect.sync(() => i++),
+              step: () => {}
+            }).pipe(Effect.withMaxOpsBeforeYield(100), Effect.map(() => {
+              ranWhileBusy = eventLoopRan
+              return "spun"
+            }))
+          }),
+        synthesize: () => Effect.succeed("done")
+      })
+      const result = yield* run(busy, "task").pipe(Effect.provide(Provider.simulated()))
+      assert.strictEqual(result.status, "completed")
+      assert.isTrue(ranWhileBusy)
+    }))
+
   it.effect("never runs more agents than maxConcurrentAgents, and does reach that many", () =>
     Effect.gen(function*() {
       const { layer, log } = scripted({ latency: "1 second" })

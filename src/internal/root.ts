@@ -21,6 +21,7 @@ import type { Outcome } from "./outcome.js"
 import { makeDeltas } from "./deltas.js"
 import { makePool } from "./pool.js"
 import { configuredRetry, meteredProvider } from "./calls.js"
+import { runScheduler } from "./runScheduler.js"
 import { CurrentStep, Step } from "./step.js"
 import { recorderOf } from "./trackers.js"
 import { annotateRun, makeRunTelemetry } from "./telemetry/run.js"
@@ -241,6 +242,8 @@ export const execute = <R>(
       Effect.provideService(Provider.Provider, metered),
       // Set here so that each fiber forked inside the run gets a holder of its own for free (see the pool).
       Effect.locally(CurrentStep, { step: undefined, callSpan: undefined }),
+      // Every fiber of the run shares one task queue (see `runScheduler`).
+      Effect.withScheduler(runScheduler),
       // Spans made inside the run get real parents in place of `currentWork` (see `CurrentWorkSpan`).
       (run) => telemetry?.tracer === undefined ? run : Effect.withTracer(run, telemetry.tracer),
       // Ending the run ends its agents: an interrupted run interrupts every one and waits for them, before the
