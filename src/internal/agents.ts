@@ -1,6 +1,7 @@
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
@@ -21,9 +22,9 @@ import { advance, emit, type Node } from "./env.js"
 import { buildGraph, type Graph } from "./graph.js"
 import { budgetFailure, failedOutcome, type Input, type Outcome } from "./outcome.js"
 import { Heap } from "./heap.js"
-import { type Job, jobBefore, type JobOwner, type Worker } from "./pool.js"
+import { type Job, jobBefore, type JobOwner } from "./pool.js"
 import { runStep } from "./durable/steps.js"
-import { budgetMessage, failed, Step, type StepOutcome, succeeded } from "./step.js"
+import { budgetMessage, CurrentStep, failed, Step, type StepHolder, type StepOutcome, succeeded } from "./step.js"
 import { unsafeMake } from "./unsafe.js"
 
 // Share of a workflow's progress: decomposition, then agents, then synthesis.
@@ -258,11 +259,22 @@ const reportFinished = (node: Node, result: AgentResult): void => {
 
 const noResults: ReadonlyArray<AgentResult> = Object.freeze([])
 
+/**
+ * How an agent's body ends: its worker's holder points at its step, whose `succeed` or `fail` ends it. One pair
+ * for every worker of every run, so that a worker holds no closures of its own.
+ */
+const stepEnds = {
+  onSuccess: (value: unknown) =>
+    Effect.withFiberRuntime((fiber) => fiber.getFiberRef(CurrentStep).step!.succeed(value)),
+  onFailure: (cause: Cause.Cause<unknown>) =>
+    Effect.withFiberRuntime((fiber) => fiber.getFiberRef(CurrentStep).step!.fail(cause))
+}
+
 /** A step that runs an agent of a DAG on a pool worker. */
 interface AgentStep extends Step {
   index: number
   subtask: SubTask
-  worker: Worker
+  holder: StepHolder
 }
 
 /**
@@ -335,7 +347,7 @@ const runGraph = <R>(
         // Timed out, and reported by the watchdog, which has replaced this worker: it ends here.
         if (step.timedOut) return Effect.interrupt
         env.watchdog.unregister(step)
-        step.worker.holder.step = undefined
+        step.holder.step = undefined
         complete(step.index, agentResult(step.subtask, outcome))
         return Effect.void
       }
@@ -357,7 +369,7 @@ const runGraph = <R>(
 
       // Runs on a pool worker. Pool fibers are forked from inside this run, so they carry its context: `R` is
       // provided, even though the pool itself is shared by workflows of any `R`.
-      const run = (index: number, worker: Worker): Effect.Effect<void> => {
+      const run = (index: number, worker: Fiber.RuntimeFiber<unknown, unknown>, holder: StepHolder): Effect.Effect<void> => {
         const subtask = graph.subtasks[index]!
         if (env.budgetSpent) return Effect.sync(() => complete(index, notStarted(node, subtask)))
         const agentId = `${node.agentPrefix}${subtask.id}`
@@ -366,7 +378,7 @@ const runGraph = <R>(
         const step = new Step(node, agentId, subtask.id, tier, model) as AgentStep
         step.index = index
         step.subtask = subtask
-        step.worker = worker
+        step.holder = holder
         step.succeed = succeed
         step.fail = fail
         step.timeOut = timeOut
@@ -381,8 +393,8 @@ const runGraph = <R>(
         if (replayed !== undefined) return Effect.sync(() => complete(index, replayed))
         step.started = clock.unsafeCurrentTimeMillis()
         step.deadline = step.started + (subtask.timeoutSeconds ?? env.config.timeoutSeconds) * 1000
-        step.fiber = worker.fiber
-        worker.holder.step = step
+        step.fiber = worker
+        holder.step = step
         env.watchdog.register(step)
         const deps = graph.dependencies[index]!
         const dependencies = deps.length === 0 ? noResults : deps.map((dep) => results[dep]!)
@@ -404,8 +416,8 @@ const runGraph = <R>(
         >
         const telemetry = env.telemetry
         return telemetry === undefined
-          ? Effect.matchCauseEffect(body, worker.handlers)
-          : telemetry.agent(step, body, worker.handlers)
+          ? Effect.matchCauseEffect(body, stepEnds)
+          : telemetry.agent(step, body, stepEnds)
       }
 
       const owner: JobOwner = { run }

@@ -15,7 +15,6 @@
  *    replaces that worker, whose own late ending is ignored), or never started once a budget is spent.
  * 6. The work per finished job is constant besides its dependents: no scan over all jobs.
  */
-import type * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
@@ -23,22 +22,12 @@ import { Heap } from "./heap.js"
 import { CurrentStep, sharedHolder, type StepHolder } from "./step.js"
 
 /**
- * The fiber jobs run on. Its `CurrentStep` holder points at the step of the job it is running, which is how
- * the metered provider, the watchdog and the handlers below find it.
+ * Runs the jobs of one scheduler; a job is an index into its work. It runs on `worker`, a fiber of the pool
+ * whose `CurrentStep` holder is `holder`: pointing it at the job's step is how the metered provider, the
+ * watchdog and the job's handlers find that step.
  */
-export interface Worker {
-  readonly fiber: Fiber.RuntimeFiber<unknown, unknown>
-  readonly holder: StepHolder
-  /** Ends the current step with its body's outcome; made once per worker, not once per job. */
-  readonly handlers: {
-    readonly onSuccess: (value: unknown) => Effect.Effect<void>
-    readonly onFailure: (cause: Cause.Cause<unknown>) => Effect.Effect<void>
-  }
-}
-
-/** Runs the jobs of one scheduler; a job is an index into its work. */
 export interface JobOwner {
-  readonly run: (index: number, worker: Worker) => Effect.Effect<void>
+  readonly run: (index: number, worker: Fiber.RuntimeFiber<unknown, unknown>, holder: StepHolder) => Effect.Effect<void>
 }
 
 /**
@@ -128,55 +117,51 @@ export const makePool = (limit: number): Pool => {
     return Effect.all(forks, { discard: true })
   })
 
+  // A worker holds no state of its own besides its fiber and the fiber's `CurrentStep` holder: the effects it
+  // runs are made once per pool, not once per worker, since a wide tier starts thousands of workers at once.
+  const loop: Effect.Effect<void> = Effect.withFiberRuntime((fiber) => {
+    const job = ready.pop()
+    if (job === undefined) return park(fiber)
+    const running = Effect.flatMap(job.owner.run(job.index, fiber, fiber.getFiberRef(CurrentStep)), next)
+    // More ready than this worker takes, and a free slot: start workers for them first.
+    return ready.size > 0 && active < limit ? Effect.zipRight(startWorkers, running) : running
+  })
+  const next = () => loop
+
   // Parked: the slot is given back, and whoever wakes the worker has taken it again. A few parked workers are
   // enough to start the next tier without forking; past that, a worker ends at once, so that a wide tier does
-  // not leave dozens of fibers to end when the run does. (Made when a worker parks, not for every worker.)
-  const park = (self: Worker, loop: Effect.Effect<void>): Effect.Effect<void> => {
+  // not leave dozens of fibers to end when the run does.
+  const park = (fiber: Fiber.RuntimeFiber<unknown, unknown>): Effect.Effect<void> => {
     active--
-    if (closed || parked.length >= maxParked) return end(self)
-    return Effect.flatMap(
-      Effect.async<void>((resume) => {
-        parked.push(resume)
-      }),
-      () => {
-        starting--
-        return closed ? end(self) : loop
-      }
-    )
+    if (closed || parked.length >= maxParked) {
+      live.delete(fiber)
+      return Effect.void
+    }
+    return parkedThenLoop
   }
-  const end = (self: Worker): Effect.Effect<void> => {
-    live.delete(self.fiber)
-    return Effect.void
-  }
+  const parkedThenLoop = Effect.zipRight(
+    Effect.async<void>((resume) => {
+      parked.push(resume)
+    }),
+    Effect.withFiberRuntime((fiber) => {
+      starting--
+      if (!closed) return loop
+      live.delete(fiber)
+      return Effect.void
+    })
+  )
 
   const worker: Effect.Effect<void> = Effect.withFiberRuntime((fiber) => {
+    starting--
     if (interrupted) return Effect.void
     live.add(fiber)
-    // A holder of its own. A run sets `CurrentStep` at its root, so every fiber forked inside it, a worker
-    // included, starts with a fresh holder (`CurrentStep`'s fork): reading it costs nothing, while setting a
-    // FiberRef copies them all. Outside a run the FiberRef would hold the initial holder every fiber shares.
+    // A run sets `CurrentStep` at its root, so every fiber forked inside it, a worker included, starts with a
+    // holder of its own (`CurrentStep`'s fork): reading it costs nothing, while setting a FiberRef copies them
+    // all. Outside a run the FiberRef holds the initial holder every fiber shares, and the worker sets its own.
     // (`getFiberRef`, not `getFiberRefs`, which copies them.)
-    const own = fiber.getFiberRef(CurrentStep)
-    const inherited = own !== sharedHolder
-    const holder: StepHolder = inherited ? own : { step: undefined, callSpan: undefined }
-    const self: Worker = {
-      fiber,
-      holder,
-      handlers: {
-        onSuccess: (value) => holder.step!.succeed(value),
-        onFailure: (cause) => holder.step!.fail(cause)
-      }
-    }
-    const next = () => loop
-    const loop: Effect.Effect<void> = Effect.suspend(() => {
-      const job = ready.pop()
-      if (job === undefined) return park(self, loop)
-      const running = Effect.flatMap(job.owner.run(job.index, self), next)
-      // More ready than this worker takes, and a free slot: start workers for them first.
-      return ready.size > 0 && active < limit ? Effect.zipRight(startWorkers, running) : running
-    })
-    starting--
-    return inherited ? loop : Effect.zipRight(FiberRef.set(CurrentStep, holder), loop)
+    return fiber.getFiberRef(CurrentStep) !== sharedHolder
+      ? loop
+      : Effect.zipRight(FiberRef.set(CurrentStep, { step: undefined, callSpan: undefined }), loop)
   })
 
   return {

@@ -13,7 +13,6 @@ import type { SubTask } from "../SubTask.js"
 import type { Usage } from "../Usage.js"
 import { describeCause } from "./describe.js"
 import type { Node } from "./env.js"
-import type { Worker } from "./pool.js"
 import type { Guarded } from "./watchdog.js"
 
 const endsWithNothing = (): Effect.Effect<void> => Effect.void
@@ -38,10 +37,10 @@ export class Step implements Guarded {
   fiber: Fiber.RuntimeFiber<unknown, unknown> = undefined as never
   timedOut = false
   slot = -1
-  // Set for agent steps by the scheduler that runs them on a pool worker.
+  // Set for agent steps by the scheduler that runs them on a pool worker (`holder` is that worker's).
   index = -1
   subtask: SubTask | undefined = undefined
-  worker: Worker | undefined = undefined
+  holder: StepHolder | undefined = undefined
   /** How an agent step ends. (Shared defaults: a closure per step would cost 100,000 of them a run.) */
   succeed: (value: unknown) => Effect.Effect<void> = endsWithNothing
   fail: (cause: Cause.Cause<unknown>) => Effect.Effect<void> = endsWithNothing
