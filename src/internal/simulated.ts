@@ -409,12 +409,14 @@ const joinWithin = (parts: ReadonlyArray<string>, maxChars: number): string => {
 export const brief = (topic: string, text: string, system: string, seed: number, maxChars: number): string => {
   const subject = topic.replace(imperative, "")
   const keywords = keywordsOf(subject === "the question" ? text : subject)
-  // A synthesis cites what it was given: the ids of its "## id" sections, or of its "[id]" source list.
-  const cited = [...text.matchAll(/^## ([\w.]*[-\d][\w.-]*)[ \t]*(?::|$)/gm), ...text.matchAll(/^- \[([\w.-]+)\]/gm)]
-    .map((m) => m[1]!)
-  const ids = [...new Set(cited)]
-  const sources = (text.match(/^## /gm) ?? []).length
   const synthesis = /synthes|summar|executive|combine/i.test(system)
+  // A synthesis cites what it was given: the ids of its "## id" sections, or of its "[id]" source list. (Only a
+  // synthesis reads its prompt for them: a prompt may be long.)
+  const cited = synthesis
+    ? [...text.matchAll(/^## ([\w.]*[-\d][\w.-]*)[ \t]*(?::|$)/gm), ...text.matchAll(/^- \[([\w.-]+)\]/gm)].map((m) => m[1]!)
+    : []
+  const ids = [...new Set(cited)]
+  const sources = synthesis ? (text.match(/^## /gm) ?? []).length : 0
   const cite = (i: number) => (synthesis && ids.length > 0 ? ` [${ids[(seed + i) % ids.length]}]` : "")
   const heading = synthesis ? `Synthesis: ${capitalise(subject)}` : capitalise(topic)
   const lead = synthesis && sources > 0
@@ -426,6 +428,10 @@ export const brief = (topic: string, text: string, system: string, seed: number,
   return joinWithin(parts, maxChars)
 }
 
+const asksScore = /\bscore\b/i
+const asksJson = /\bjson\b/i
+const asksList = /numbered list/i
+
 /**
  * The deterministic reply of the simulated provider: a numbered list when asked for one, JSON with a score
  * when asked for a score, otherwise a short Markdown brief about the prompt's topic.
@@ -433,12 +439,14 @@ export const brief = (topic: string, text: string, system: string, seed: number,
 export const simulatedReply = (request: CompletionRequest): string => {
   const prompt = lastUserText(request)
   const system = request.system ?? ""
-  const asks = `${system}\n${prompt}`
   const seed = hash(prompt)
   const topic = topicOf(prompt)
-  if (/\bscore\b/i.test(asks) && /\bjson\b/i.test(asks)) return scoreReply(prompt, seed)
-  if (/numbered list/i.test(asks)) {
-    const count = /(\d{1,3})\s+(?:\w+\s+)?(?:sub-?tasks|items|questions|steps|angles|topics)/i.exec(asks)
+  // What the request asks for, in its system prompt or its prompt: each is searched alone, since none of these
+  // phrases can run across the two, and joining them would copy both.
+  const asks = (pattern: RegExp) => pattern.test(system) || pattern.test(prompt)
+  if (asks(asksScore) && asks(asksJson)) return scoreReply(prompt, seed)
+  if (asks(asksList)) {
+    const count = /(\d{1,3})\s+(?:\w+\s+)?(?:sub-?tasks|items|questions|steps|angles|topics)/i.exec(`${system}\n${prompt}`)
     return numberedList(topic, Math.min(100, Math.max(1, Number(count?.[1] ?? 5))), seed)
   }
   const maxChars = request.maxTokens === undefined ? Infinity : Math.max(1, Math.floor(request.maxTokens)) * 4
