@@ -14,6 +14,21 @@ import { fixedWorkflow, recorder, scripted, tasks } from "./helpers.js"
 const unavailable = new ProviderError.Unavailable({ provider: "scripted", status: 503 })
 
 describe("timeouts, retries and fallback", () => {
+  it.live("a finished run leaves no timer behind: its deadlines, minutes away, do not keep the process alive", () =>
+    Effect.gen(function*() {
+      const timers = () => process.getActiveResourcesInfo().filter((resource) => resource === "Timeout").length
+      const nextTurn = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+      yield* nextTurn
+      const before = timers()
+      const result = yield* Orchestrator.run(fixedWorkflow(tasks("a", "b", "c")), "task", {
+        config: { timeoutSeconds: 600 }
+      }).pipe(Effect.provide(Provider.simulated({ latency: "5 millis" })))
+      assert.strictEqual(result.status, "completed")
+      // The watchdog's timer, towards the first deadline ten minutes away, is cleared as the run ends.
+      yield* nextTurn
+      assert.strictEqual(timers(), before)
+    }))
+
   it.effect("an agent times out at exactly timeoutSeconds of virtual time, and the run goes on", () =>
     Effect.gen(function*() {
       const { layer, log } = scripted({ latency: (request) => (request.prompt === "do stuck" ? "1 hour" : "1 second") })

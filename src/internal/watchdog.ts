@@ -1,4 +1,5 @@
-import * as Clock from "effect/Clock"
+import type * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 
@@ -16,9 +17,15 @@ export interface Guarded {
 /**
  * Enforces time bounds for a whole run with one fiber and one timer, instead of a timer and two fibers per
  * agent (`Effect.timeout`): agents register their deadline when they start and unregister when they finish;
- * the watchdog sleeps until the earliest deadline, interrupts the fibers of agents still running then, and
+ * the watchdog wakes at the earliest deadline, interrupts the fibers of agents still running then, and
  * reports each time-out (`timeOut`), so that the fibers it stops need no handler of their own.
- * Sleeping goes through `Clock`, so `TestClock` drives it.
+ *
+ * The watchdog's fiber waits for one wake-up at a time. Timers run on fibers of their own (through `Clock`,
+ * so `TestClock` drives them) and wake it when they end; a deadline sooner than the armed timer's gets a timer
+ * of its own, and the later one still runs. Nothing races: stopping the watchdog is one wake-up and the
+ * interruption of the timers still running (whose Node timers would otherwise keep the process alive), not
+ * the interruption of a race between a sleep and a wake-up, which takes a dozen fiber hops at the end of
+ * every run.
  */
 export interface Watchdog {
   readonly register: (guarded: Guarded) => void
@@ -35,12 +42,23 @@ export interface Watchdog {
 export const makeWatchdog = (clock: Clock.Clock): Effect.Effect<Watchdog> =>
   Effect.sync(() => {
     const heap: Array<Guarded> = []
-    // Resumes the watchdog's wait early, when a deadline comes before the one it sleeps towards.
-    let wake: ((now: Effect.Effect<void>) => void) | undefined
+    // The watchdog's fiber waits here between deadlines; `woken` keeps a wake-up that comes before it waits.
+    let resumeWatchdog: ((now: Effect.Effect<void>) => void) | undefined
+    let woken = false
     const waitForWake = Effect.async<void>((resume) => {
-      wake = resume
+      if (woken) resume(Effect.void)
+      else resumeWatchdog = resume
     })
-    let target = Infinity
+    const wake = () => {
+      woken = true
+      const resume = resumeWatchdog
+      resumeWatchdog = undefined
+      resume?.(Effect.void)
+    }
+    // The deadline of the earliest timer still running, and the fibers of all those still running.
+    let armed = Infinity
+    const timers = new Set<Fiber.RuntimeFiber<void>>()
+    let stopped = false
 
     const swap = (i: number, j: number) => {
       const a = heap[i]!
@@ -91,24 +109,48 @@ export const makeWatchdog = (clock: Clock.Clock): Effect.Effect<Watchdog> =>
         due.push(guarded)
       }
       // Each stopped fiber is awaited before its time-out is reported, so that what it held (a connection,
-      // say) is released before anything goes on, and nothing it does is reported twice.
+      // say) is released before anything goes on, and nothing it does is reported twice. A run that ends
+      // meanwhile (the watchdog is stopped) reports nothing more.
+      const report = (guarded: Guarded) => Effect.suspend(() => (stopped ? Effect.void : guarded.timeOut()))
       return Effect.fiberIdWith((self) => {
         for (const guarded of due) guarded.fiber.unsafeInterruptAsFork(self)
-        return Effect.forEach(due, (guarded) => Effect.zipRight(Fiber.await(guarded.fiber), guarded.timeOut()), {
+        return Effect.forEach(due, (guarded) => Effect.zipRight(Fiber.await(guarded.fiber), report(guarded)), {
           concurrency: "unbounded",
           discard: true
         })
       })
     }
 
-    const loop: Effect.Effect<never> = Effect.suspend(() => {
+    // A timer towards `deadline`: it wakes the watchdog when it ends, and leaves the set of those running.
+    const timer = (deadline: number) =>
+      Effect.withFiberRuntime<void>((self) =>
+        Effect.zipRight(
+          clock.sleep(Duration.millis(Math.max(0, deadline - clock.unsafeCurrentTimeMillis()))),
+          Effect.sync(() => {
+            timers.delete(self as Fiber.RuntimeFiber<void>)
+            if (deadline >= armed) armed = Infinity
+            wake()
+          })
+        )
+      )
+    const arm = (deadline: number): Effect.Effect<void> => {
+      armed = deadline
+      return Effect.map(Effect.forkDaemon(timer(deadline)), (started) => {
+        // A timer that has ended already (at once, under a clock that has moved past it) is not kept.
+        if (started.unsafePoll() === null) timers.add(started)
+      })
+    }
+
+    const loop: Effect.Effect<void> = Effect.suspend(() => {
+      woken = false
+      if (stopped) return Effect.void
       const now = clock.unsafeCurrentTimeMillis()
       if (heap.length > 0 && heap[0]!.deadline <= now) return Effect.zipRight(expire(now), loop)
-      target = heap.length === 0 ? Infinity : heap[0]!.deadline
-      const waited = target === Infinity ? waitForWake : Effect.raceFirst(Effect.sleep(target - now), waitForWake)
-      return Effect.zipRight(waited, loop)
+      const next = heap.length === 0 ? Infinity : heap[0]!.deadline
+      return next < armed ? Effect.zipRight(arm(next), waitThenLoop) : waitThenLoop
     })
-    let fiber: Fiber.RuntimeFiber<never> | undefined
+    const waitThenLoop: Effect.Effect<void> = Effect.zipRight(waitForWake, loop)
+    let fiber: Fiber.RuntimeFiber<void> | undefined
 
     return {
       start: Effect.suspend(() => {
@@ -121,15 +163,17 @@ export const makeWatchdog = (clock: Clock.Clock): Effect.Effect<Watchdog> =>
         guarded.slot = heap.length
         heap.push(guarded)
         up(guarded.slot)
-        // Wake the watchdog only when this deadline comes before the one it sleeps towards.
-        if (guarded.deadline < target) {
-          target = guarded.deadline
-          const resume = wake
-          wake = undefined
-          resume?.(Effect.void)
-        }
+        // Wake the watchdog only when no timer runs towards this deadline or a sooner one.
+        if (guarded.deadline < armed) wake()
       },
       unregister: remove,
-      stop: Effect.suspend(() => (fiber === undefined ? Effect.void : Fiber.interruptFork(fiber)))
+      stop: Effect.suspend(() => {
+        if (stopped) return Effect.void
+        stopped = true
+        wake()
+        const running = [...timers]
+        timers.clear()
+        return running.length === 0 ? Effect.void : Effect.forEach(running, Fiber.interruptFork, { discard: true })
+      })
     }
   })
