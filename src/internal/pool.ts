@@ -19,6 +19,7 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
 import { Heap } from "./heap.js"
+import { toEventLoop } from "./runScheduler.js"
 import { CurrentStep, sharedHolder, type StepHolder } from "./step.js"
 
 /**
@@ -66,8 +67,9 @@ export interface Pool {
    */
   readonly queue: (jobs: ReadonlyArray<Job>) => void
   /**
-   * The run needs no more: parked workers are woken to end. (Daemon fibers stay registered until they end, so
-   * a parked worker left alone would keep its run's memory.)
+   * The run needs no more: parked workers are woken to end, on the event loop's next turn. (Daemon fibers stay
+   * registered until they end, so a parked worker left alone would keep its run's memory. Woken at once, a
+   * dozen of them would end before the run's caller goes on, and hold it up.)
    */
   readonly close: () => void
   /**
@@ -169,7 +171,11 @@ export const makePool = (limit: number): Pool => {
     nextOrder: () => order++,
     close: () => {
       closed = true
-      for (const wake of parked.splice(0)) wake(Effect.void)
+      if (parked.length === 0) return
+      const waking = parked.splice(0)
+      toEventLoop(() => {
+        for (const wake of waking) wake(Effect.void)
+      })
     },
     interruptAll: Effect.suspend(() => {
       interrupted = true

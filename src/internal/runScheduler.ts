@@ -14,7 +14,8 @@ import * as Scheduler from "effect/Scheduler"
 
 const maxDrainsBeforeEventLoop = 2048
 
-const toEventLoop: (task: () => void) => void = typeof setImmediate === "function"
+/** Runs `task` on the event loop's next turn, after pending timers and I/O. */
+export const toEventLoop: (task: () => void) => void = typeof setImmediate === "function"
   ? (task) => {
     setImmediate(task)
   }
