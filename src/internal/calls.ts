@@ -175,7 +175,10 @@ const send = (
   })
 }
 
-/** After a failed attempt: its usage is charged, and a transient failure is retried as the schedule says. */
+/**
+ * After a failed attempt: its usage is charged, and a transient failure is tried again as the schedule says
+ * (after its delay, and never sooner than a rate limit's `retryAfter`).
+ */
 const failedAttempt = (
   step: Step,
   request: Provider.CompletionRequest,
@@ -185,21 +188,12 @@ const failedAttempt = (
   error: ProviderError
 ): Effect.Effect<Provider.Completion, ProviderError> => {
   const charged = error.usage === undefined ? undefined : meter(step, model, error.usage)
-  const next = isTransient(error) ? retry(step, request, model, number, state, error) : Effect.fail(error)
-  return charged === undefined ? next : Effect.zipRight(charged, next)
-}
-
-const retry = (
-  step: Step,
-  request: Provider.CompletionRequest,
-  model: string,
-  number: number,
-  state: unknown,
-  error: ProviderError
-): Effect.Effect<Provider.Completion, ProviderError> => {
+  const afterCharge = <A>(next: Effect.Effect<A, ProviderError>) =>
+    charged === undefined ? next : Effect.zipRight(charged, next)
+  if (!isTransient(error)) return afterCharge(Effect.fail(error))
   const env = step.node.env
   const now = env.clock.unsafeCurrentTimeMillis()
-  return Effect.flatMap(env.retry.step(now, error, state), ([next, , decision]) => {
+  return afterCharge(Effect.flatMap(env.retry.step(now, error, state), ([next, , decision]) => {
     if (ScheduleDecision.isDone(decision)) return Effect.fail(error)
     env.telemetry?.retried(error._tag, "retry")
     const delayMillis = Math.round(Math.max(ScheduleIntervals.start(decision.intervals) - now, retryAfterMillis(error), 0))
@@ -212,9 +206,9 @@ const retry = (
       nextModel: model,
       delayMillis
     }, step.agentId)
-    const again = Effect.suspend(() => attempt(step, request, model, number + 1, next))
-    return delayMillis === 0 ? again : Effect.zipRight(Effect.sleep(Duration.millis(delayMillis)), again)
-  })
+    const retry = Effect.suspend(() => attempt(step, request, model, number + 1, next))
+    return delayMillis === 0 ? retry : Effect.zipRight(Effect.sleep(Duration.millis(delayMillis)), retry)
+  }))
 }
 
 /** A provider call on behalf of a step: metered, budgeted, retried, then retried on the fallback model. */
