@@ -75,10 +75,10 @@ describe("Provider.simulated latency", () => {
       yield* Fiber.interrupt(stuck)
     }))
 
-  it.effect("on a clock read in whole milliseconds, a call replies neither early nor a millisecond late", () =>
+  it.effect("on a live-like clock, calls due within the same millisecond reply together, and a later one has its own timer at once", () =>
     Effect.gen(function*() {
-      // Like the live clock: `unsafeCurrentTimeMillis` is `Date.now()`, whole milliseconds, and a timer may run
-      // a fraction of a millisecond before the reading reaches its end. Its timers are fired by hand.
+      // Like the live clock: read in fractions of a millisecond, and a timer may run a fraction of a millisecond
+      // before the reading reaches its end. Its timers are fired by hand.
       let now = 0
       const timers: Array<{ readonly millis: number; readonly fire: () => void }> = []
       const clock: Clock.Clock = {
@@ -97,26 +97,31 @@ describe("Provider.simulated latency", () => {
       const ask = (millis: number) =>
         Effect.fork(Effect.withClock(Effect.zipRight(service.complete({ prompt: `wait ${millis}` }), Effect.sync(() => now)), clock))
 
-      // Begun at 0.6 ms, due at 20.6: a shorter call begun at 20.3 wakes the clock's waits, and this one
-      // must still wait (read in whole milliseconds, it was due at 20).
-      now = 0.6
+      // Due at 20.2 and 20.7: one timer, towards the first.
+      now = 0.2
       const first = yield* ask(20)
       yield* settle
-      now = 20.3
-      const second = yield* ask(0.05)
+      now = 0.7
+      const second = yield* ask(20)
       yield* settle
-      assert.strictEqual((yield* Fiber.poll(first))._tag, "None")
-      now = 20.4
-      timers.at(-1)!.fire()
-      assert.strictEqual(yield* Fiber.join(second), 20.4)
-      assert.strictEqual((yield* Fiber.poll(first))._tag, "None")
+      assert.deepStrictEqual(timers.map((timer) => timer.millis), [20])
+      // Due at 21.4, in the next millisecond: its timer is set as it begins, not once the first has run (which
+      // Node would run a whole millisecond later).
+      now = 0.9
+      const third = yield* ask(20.5)
+      yield* settle
+      assert.deepStrictEqual(timers.map((timer) => timer.millis), [20, 20.5])
 
-      // The timer towards 20.6 runs while the clock reads 20.2: the call replies then, not on a timer more.
+      // Node runs the first timer a little early: both calls of its millisecond reply, the third still waits.
+      now = 20.1
+      timers[0]!.fire()
+      assert.strictEqual(yield* Fiber.join(first), 20.1)
+      assert.strictEqual(yield* Fiber.join(second), 20.1)
       yield* settle
-      const pending = timers.length
-      now = 20.2
-      timers.at(-1)!.fire()
-      assert.strictEqual(yield* Fiber.join(first), 20.2)
-      assert.strictEqual(timers.length, pending)
+      assert.strictEqual((yield* Fiber.poll(third))._tag, "None")
+      now = 21.3
+      timers[1]!.fire()
+      assert.strictEqual(yield* Fiber.join(third), 21.3)
+      assert.strictEqual(timers.length, 2)
     }))
 })

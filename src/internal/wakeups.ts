@@ -1,6 +1,10 @@
 /**
- * Delays for many waiting calls on a few timers per `Clock` (one towards the earliest due time, and those
- * set before it for later ones), instead of a timer per call.
+ * Delays for many waiting calls on a few timers per `Clock` instead of a timer per call: one for each whole
+ * millisecond in which waits are due, set as the first of them begins and run at its due time. It wakes every
+ * wait due by the end of its millisecond (or by the time it runs, when it runs late): waits due within the same
+ * millisecond end together, a fraction of a millisecond early for some, as Node's timers, which count whole
+ * milliseconds, would end them. A timer set only once an earlier one had run would start a whole millisecond
+ * later, and waits begun together would end apart.
  *
  * A call that waits with `Effect.sleep` holds about 2.4 KB until it wakes: the sleep's async registration
  * returns a canceler, and Effect wraps every such registration in an interruption handler (an uninterruptible
@@ -31,8 +35,8 @@ const before = (a: Entry, b: Entry): boolean => a.due < b.due || (a.due === b.du
 class Wakeups {
   private readonly heap = new Heap<Entry>(before)
   private order = 0
-  /** The due time of the earliest timer set and not yet run; `Infinity` when none is. */
-  private armed = Infinity
+  /** The whole milliseconds a timer is set for and has not run: each wakes the waits due by its end. */
+  private readonly armed = new Set<number>()
 
   constructor(private readonly clock: Clock.Clock) {}
 
@@ -50,47 +54,41 @@ class Wakeups {
       if (entry.fired) resume(Effect.suspend(next))
       else entry.resume = resume as Entry["resume"]
     })
-    return entry.due < this.armed ? Effect.zipRight(this.arm(entry.due), wait) : wait
+    const millisecond = Math.ceil(entry.due)
+    return this.armed.has(millisecond) ? wait : Effect.zipRight(this.arm(millisecond, entry.due), wait)
   }
 
-  /**
-   * Sets a timer towards `due` on a fiber of its own. A timer set before for a later time keeps running, and
-   * wakes what is due when it ends: nothing is cancelled, so no fiber races another.
-   */
-  private arm(due: number): Effect.Effect<void> {
-    this.armed = due
-    return Effect.asVoid(Effect.forkDaemon(this.timer(due)))
+  /** Sets a timer towards `due` on a fiber of its own, for the waits due by the end of its `millisecond`. */
+  private arm(millisecond: number, due: number): Effect.Effect<void> {
+    this.armed.add(millisecond)
+    return Effect.asVoid(Effect.forkDaemon(this.timer(millisecond, due)))
   }
 
   // The timer's fiber starts after the fibers woken with it have run (they were scheduled first), which takes a
   // while with a hundred of them: its wait is measured from then, not from when it was set. It starts with no
   // FiberRefs of its own: those it was forked with would keep the caller's run (its services, its agent) alive
   // until it ends.
-  private timer(due: number): Effect.Effect<void> {
+  private timer(millisecond: number, due: number): Effect.Effect<void> {
     return Effect.zipRight(
       Effect.updateFiberRefs(() => FiberRefs.empty()),
       Effect.suspend(() => {
         const wait = due - this.now()
-        return wait > 0 ? Effect.zipRight(this.clock.sleep(Duration.millis(wait)), this.fire(due)) : this.fire(due)
+        return wait > 0
+          ? Effect.zipRight(this.clock.sleep(Duration.millis(wait)), Effect.sync(() => this.fire(millisecond)))
+          : Effect.sync(() => this.fire(millisecond))
       })
     )
   }
 
-  /** Wakes every wait due by the end of the timer towards `reached`, and sets the timer for the next one. */
-  private fire(reached: number): Effect.Effect<void> {
-    return Effect.suspend(() => {
-      if (reached >= this.armed) this.armed = Infinity
-      // A timer that ran has reached its due time, even when Node runs it a fraction of a millisecond early (it
-      // counts whole milliseconds): a timer more for that fraction would cost a whole one.
-      const now = Math.max(this.now(), reached)
-      for (let top = this.heap.peek(); top !== undefined && top.due <= now; top = this.heap.peek()) {
-        this.heap.pop()
-        if (top.resume === undefined) top.fired = true
-        else top.resume(Effect.suspend(top.next))
-      }
-      const first = this.heap.peek()
-      return first !== undefined && first.due < this.armed ? this.arm(first.due) : Effect.void
-    })
+  /** Wakes every wait due by the end of `millisecond`, or by now if that is later. */
+  private fire(millisecond: number): void {
+    this.armed.delete(millisecond)
+    const now = Math.max(this.now(), millisecond)
+    for (let top = this.heap.peek(); top !== undefined && top.due <= now; top = this.heap.peek()) {
+      this.heap.pop()
+      if (top.resume === undefined) top.fired = true
+      else top.resume(Effect.suspend(top.next))
+    }
   }
 }
 
