@@ -447,8 +447,9 @@ export const makeSimulated: (options?: SimulatedOptions) => Effect.Effect<Servic
  * - Replies are readable Markdown derived from the prompt: a numbered list when asked for one, JSON with a
  *   `score` when asked for a score, otherwise a short brief with headings and bullets.
  * - Usage is derived from text length (about four characters a token).
- * - `latency` waits on the `Clock` (a few timers per clock wake the calls that are due), so `TestClock` controls
- *   it exactly; on the live clock it is as precise as Node's timers, within about a millisecond either way.
+ * - `latency` waits on the `Clock` (a timer per millisecond of due times wakes the calls due in it), so
+ *   `TestClock` controls it exactly; on the live clock it is as precise as Node's timers, within about a
+ *   millisecond either way, and calls due within the same millisecond reply together.
  * - `failures` fails chosen calls (`calls: [2, 5]`) or a seeded share of them (`rate: 0.3, seed: 7`).
  *
  * @since 0.1.0
