@@ -6,6 +6,8 @@
  * @since 0.1.0
  */
 import * as Chunk from "effect/Chunk"
+import * as Context from "effect/Context"
+import * as DefaultServices from "effect/DefaultServices"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -13,9 +15,11 @@ import * as Fiber from "effect/Fiber"
 import { identity } from "effect/Function"
 import type * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
+import * as Tracer from "effect/Tracer"
 import { deliverOne, makeDelivery } from "./internal/delivery.js"
 import { makeEventBuffer } from "./internal/eventBuffer.js"
 import { execute, prepare } from "./internal/root.js"
+import { TelemetrySettings } from "./internal/telemetry/run.js"
 import type * as OrchestratorConfig from "./OrchestratorConfig.js"
 import { InvalidConfig, type OrchestratorError } from "./OrchestratorError.js"
 import { isTerminal, type OrchestratorEvent } from "./OrchestratorEvent.js"
@@ -158,6 +162,21 @@ export const run: {
       Provider | R
     >
 
+// Effect's own tracer, in place when a program provides none: its spans go nowhere.
+const nativeTracer = Context.get(DefaultServices.liveServices, Tracer.Tracer)
+
+/**
+ * The run as a span, when spans go somewhere: under `Telemetry`'s layers, or a tracer the program provides.
+ * Under Effect's default tracer no one reads it, and making one costs more than an agent's bookkeeping.
+ */
+const withRunSpan = (name: string, workflow: string) => <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.flatMap(TelemetrySettings, (settings) =>
+    Effect.tracerWith((tracer) =>
+      settings.enabled || tracer !== nativeTracer
+        ? Effect.withSpan(self, name, { attributes: { workflow }, captureStackTrace: false })
+        : self
+    ))
+
 const runPlain = <R>(
   workflow: Workflow<R>,
   task: string,
@@ -170,9 +189,9 @@ const runPlain = <R>(
     const delivery = makeDelivery(onEvent)
     const consumer = yield* Effect.forkDaemon(delivery.consume)
     return yield* execute(workflow, prepared, options, delivery.push).pipe(
-      Effect.onExit((exit) => finishDelivery(consumer, exit, prepared.gracePeriod))
+      Effect.onExit((exit) => delivery.settled() ? Effect.void : finishDelivery(consumer, exit, prepared.gracePeriod))
     )
-  }).pipe(Effect.withSpan("Orchestrator.run", { attributes: { workflow: workflow.name }, captureStackTrace: false }))
+  }).pipe(withRunSpan("Orchestrator.run", workflow.name))
 
 /**
  * Runs a workflow and returns its events as a stream that ends with `workflow_complete`, `workflow_error` or
@@ -206,9 +225,7 @@ export const stream = <R>(
     const prepared = yield* prepare(workflow, task, options)
     const buffer = makeEventBuffer<OrchestratorEvent>()
     yield* Effect.forkScoped(
-      execute(workflow, prepared, options, buffer.push).pipe(
-        Effect.withSpan("Orchestrator.stream", { attributes: { workflow: workflow.name }, captureStackTrace: false })
-      )
+      execute(workflow, prepared, options, buffer.push).pipe(withRunSpan("Orchestrator.stream", workflow.name))
     )
     const onEvent = options.onEvent
     return Stream.repeatEffectChunk(Effect.map(buffer.takeAll, Chunk.unsafeFromArray)).pipe(

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Deferred, Effect, Fiber, Stream, TestClock } from "effect"
+import { Chunk, Deferred, Effect, Fiber, Stream, Supervisor, TestClock } from "effect"
 import { Orchestrator, OrchestratorEvent, OrchestratorResult, Provider, Workflow } from "multi-agent-orchestration"
 import { fixedWorkflow, recorder, scripted, tasks } from "./helpers.js"
 import { captureLogs } from "./logs.js"
@@ -200,6 +200,39 @@ describe("events", () => {
       assert.strictEqual(result.status, "completed")
       assert.deepStrictEqual(sequences, Array.from({ length: sequences.length }, (_, i) => i + 1))
       assert.strictEqual(sequences.length, 1 + 2 + 8 + 2 + 1)
+    }))
+
+  it.effect("the run waits for what the callback returns for its last event, though it took the others at once", () =>
+    Effect.gen(function*() {
+      let lastHandled = false
+      const { layer } = scripted({ latency: "1 second" })
+      const fiber = yield* Orchestrator.run(fixedWorkflow(tasks("a")), "task", {
+        onEvent: (event) =>
+          event.type === "workflow_complete"
+            ? Effect.sleep("5 seconds").pipe(Effect.tap(() => (lastHandled = true)))
+            : undefined
+      }).pipe(Effect.map((result) => ({ result, lastHandledBeforeReturn: lastHandled })), Effect.provide(layer), Effect.fork)
+      yield* TestClock.adjust("1 minute")
+      const { lastHandledBeforeReturn, result } = yield* Fiber.join(fiber)
+      assert.strictEqual(result.status, "completed")
+      assert.isTrue(lastHandledBeforeReturn)
+    }))
+
+  it.effect("a run whose callback took every event at once leaves no fiber behind", () =>
+    Effect.gen(function*() {
+      const supervisor = yield* Supervisor.track
+      let events = 0
+      const result = yield* Orchestrator.run(fixedWorkflow(tasks("a", "b")), "task", {
+        onEvent: () => {
+          events++
+        }
+      }).pipe(Effect.provide(Provider.simulated()), Effect.supervised(supervisor))
+      assert.strictEqual(result.status, "completed")
+      assert.strictEqual(events, 1 + 2 + 4 + 2 + 1)
+      // Parked pool workers end on the event loop's next turn.
+      yield* Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+      const left = yield* supervisor.value
+      assert.deepStrictEqual(left.map((fiber) => fiber.id()), [])
     }))
 
   it.effect("a consumer that throws or fails is logged and the run goes on", () => {

@@ -5,7 +5,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as NodeSdk from "@effect/opentelemetry/NodeSdk"
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
-import { Effect, Fiber, Layer, Logger, TestClock } from "effect"
+import { Effect, Fiber, Layer, Logger, TestClock, Tracer } from "effect"
 import { Orchestrator, Provider, Telemetry, Workflow } from "multi-agent-orchestration"
 import { fixedWorkflow, scripted, tasks } from "./helpers.js"
 
@@ -24,6 +24,9 @@ class KeepingExporter extends InMemorySpanExporter {
     return Promise.resolve()
   }
 }
+
+// Effect's default tracer, whose spans go nowhere: the recording tracer below hands its spans over to it.
+const defaultTracer = Effect.runSync(Effect.tracer)
 
 const immediate = (exporter: InMemorySpanExporter) =>
   Telemetry.layerExporter({ serviceName: "test", spanExporter: exporter, batch: false })
@@ -173,6 +176,46 @@ describe("Telemetry.instrument under the program's own tracer", () => {
       assert.strictEqual(parentOf(spans, named(spans, "Orchestrator.run"))?.name, "request")
       assert.strictEqual(new Set(spans.map((span) => span.spanContext().traceId)).size, 1)
     }).pipe(Effect.provide(Layer.mergeAll(scripted().layer, Telemetry.instrument(), sdk)))
+  })
+})
+
+describe("The run's own span", () => {
+  // The name of the span current inside each agent.
+  const spanSeenByAgents = (seen: Array<string>) =>
+    Workflow.make({
+      name: "seen",
+      decompose: () => Effect.succeed(tasks("a")),
+      execute: () =>
+        Effect.map(Effect.option(Effect.currentSpan), (span) => {
+          seen.push(span._tag === "Some" ? span.value.name : "(none)")
+          return "done"
+        }),
+      synthesize: (results) => Effect.succeed(`${results.length}`)
+    })
+
+  it.effect("is made under a tracer the program provides, without the Telemetry layers", () => {
+    const seen: Array<string> = []
+    const started: Array<string> = []
+    const tracer = Tracer.make({
+      span: (name, parent, context, links, startTime, kind) => {
+        started.push(name)
+        return defaultTracer.span(name, parent, context, links, startTime, kind)
+      },
+      context: (f) => f()
+    })
+    return Effect.gen(function*() {
+      yield* Orchestrator.run(spanSeenByAgents(seen), "task").pipe(Effect.withTracer(tracer))
+      assert.deepStrictEqual(started, ["Orchestrator.run"])
+      assert.deepStrictEqual(seen, ["Orchestrator.run"])
+    }).pipe(Effect.provide(Provider.simulated()))
+  })
+
+  it.effect("is not made under Effect's default tracer, which keeps spans nowhere: agents see the caller's span", () => {
+    const seen: Array<string> = []
+    return Effect.gen(function*() {
+      yield* Orchestrator.run(spanSeenByAgents(seen), "task").pipe(Effect.withSpan("request"))
+      assert.deepStrictEqual(seen, ["request"])
+    }).pipe(Effect.provide(Provider.simulated()))
   })
 })
 

@@ -12,13 +12,15 @@ import { makeEventBuffer } from "./eventBuffer.js"
  *
  * Once the callback returns an effect, that effect and every later event go through an unbounded queue read by
  * a fiber of their own, in order: a slow consumer never blocks an agent and never loses an event; the backlog
- * waits in memory until it is read. The terminal event always goes through the queue, so that the fiber ends
- * with it, and the run can wait for it (see `onEventGracePeriod`).
+ * waits in memory until it is read, and the run waits for it at its end (see `onEventGracePeriod`). A run
+ * whose callback took every event at once, the terminal one included, has nothing to wait for.
  */
 export interface Delivery {
   readonly push: (event: OrchestratorEvent) => void
   /** Delivers what is queued, in order, until the terminal event. */
   readonly consume: Effect.Effect<void>
+  /** Whether the terminal event was handed to the callback at once, and nothing was ever left to `consume`. */
+  readonly settled: () => boolean
 }
 
 type Callback = (event: OrchestratorEvent) => Effect.Effect<void> | void
@@ -43,14 +45,24 @@ const call = (onEvent: Callback, event: OrchestratorEvent): Effect.Effect<void> 
 export const deliverOne = (onEvent: Callback, event: OrchestratorEvent): Effect.Effect<void> =>
   call(onEvent, event) ?? Effect.void
 
+/** Queued after a terminal event handed over at once: the consumer ends there. */
+const endOfEvents: Effect.Effect<void> = Effect.succeed(undefined)
+
 export const makeDelivery = (onEvent: Callback): Delivery => {
   // Events, and the effects of calls made at once that the consumer is left to run.
   const buffer = makeEventBuffer<OrchestratorEvent | Effect.Effect<void>>()
   let direct = true
+  let queued = false
+  let settled = false
+  const enqueue = (item: OrchestratorEvent | Effect.Effect<void>) => {
+    queued = true
+    buffer.push(item)
+  }
 
   const deliverFrom = (items: ReadonlyArray<OrchestratorEvent | Effect.Effect<void>>, start: number): Effect.Effect<void> => {
     for (let i = start; i < items.length; i++) {
       const item = items[i]!
+      if (item === endOfEvents) return Effect.void
       const delivered = Effect.isEffect(item) ? item : call(onEvent, item)
       if (!Effect.isEffect(item) && isTerminal(item)) return delivered ?? Effect.void
       if (delivered !== undefined) return Effect.zipRight(delivered, Effect.suspend(() => deliverFrom(items, i + 1)))
@@ -59,21 +71,29 @@ export const makeDelivery = (onEvent: Callback): Delivery => {
   }
   const consume: Effect.Effect<void> = Effect.flatMap(buffer.takeAll, (items) => deliverFrom(items, 0))
 
+  const deliverAtOnce = (event: OrchestratorEvent): void => {
+    let out: Effect.Effect<void> | void
+    try {
+      out = onEvent(event)
+    } catch (error) {
+      // Logged by the consumer; the next events are still delivered at once.
+      return enqueue(threw(error))
+    }
+    if (!Effect.isEffect(out)) return
+    // An effect: it runs on the consumer, and every later event queues up behind it.
+    direct = false
+    enqueue(guarded(out))
+  }
+
   return {
     consume,
     push: (event) => {
-      if (!direct || isTerminal(event)) return buffer.push(event)
-      let out: Effect.Effect<void> | void
-      try {
-        out = onEvent(event)
-      } catch (error) {
-        // Logged by the consumer; the next events are still delivered at once.
-        return buffer.push(threw(error))
-      }
-      if (!Effect.isEffect(out)) return
-      // An effect: it runs on the consumer, and every later event queues up behind it.
-      direct = false
-      buffer.push(guarded(out))
-    }
+      if (!direct) return enqueue(event)
+      deliverAtOnce(event)
+      if (!isTerminal(event)) return
+      settled = !queued
+      buffer.push(endOfEvents)
+    },
+    settled: () => settled
   }
 }
