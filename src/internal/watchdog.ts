@@ -2,6 +2,8 @@ import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as FiberId from "effect/FiberId"
+import { toEventLoop } from "./runScheduler.js"
 
 /** Something with a deadline that the watchdog interrupts when it passes. */
 export interface Guarded {
@@ -22,10 +24,10 @@ export interface Guarded {
  *
  * The watchdog's fiber waits for one wake-up at a time. Timers run on fibers of their own (through `Clock`,
  * so `TestClock` drives them) and wake it when they end; a deadline sooner than the armed timer's gets a timer
- * of its own, and the later one still runs. Nothing races: stopping the watchdog is one wake-up and the
- * interruption of the timers still running (whose Node timers would otherwise keep the process alive), not
- * the interruption of a race between a sleep and a wake-up, which takes a dozen fiber hops at the end of
- * every run.
+ * of its own, and the later one still runs. Nothing races: stopping the watchdog is one wake-up, and the
+ * timers still running (whose Node timers would otherwise keep the process alive) are interrupted on the
+ * event loop's next turn, once the run's caller has gone on: interrupting a sleeping fiber takes a dozen
+ * fiber hops and its interruption handler, which need not stand between a run's end and its caller.
  */
 export interface Watchdog {
   readonly register: (guarded: Guarded) => void
@@ -167,13 +169,17 @@ export const makeWatchdog = (clock: Clock.Clock): Effect.Effect<Watchdog> =>
         if (guarded.deadline < armed) wake()
       },
       unregister: remove,
-      stop: Effect.suspend(() => {
-        if (stopped) return Effect.void
+      stop: Effect.sync(() => {
+        if (stopped) return
         stopped = true
         wake()
+        if (timers.size === 0) return
         const running = [...timers]
         timers.clear()
-        return running.length === 0 ? Effect.void : Effect.forEach(running, Fiber.interruptFork, { discard: true })
+        const by = fiber?.id() ?? FiberId.none
+        toEventLoop(() => {
+          for (const timer of running) timer.unsafeInterruptAsFork(by)
+        })
       })
     }
   })
