@@ -54,6 +54,22 @@ describe("Provider.simulated latency", () => {
       assert.strictEqual(yield* Fiber.join(later), 20_000)
     }).pipe(Effect.provide(simulated)))
 
+  it.effect("calls due over hundreds of milliseconds each reply at their time, and a shorter one begun after them at its own", () =>
+    Effect.gen(function*() {
+      const service = yield* Provider.makeSimulated({ latency: (request) => `${Number(request.prompt!.split(" ")[1])} millis` })
+      const ask = (millis: number) =>
+        Effect.fork(Effect.zipRight(service.complete({ prompt: `wait ${millis}` }), Clock.currentTimeMillis))
+      // Due in 300 different milliseconds: more than the provider sets timers for at once.
+      const dues = Array.from({ length: 300 }, (_, i) => 1000 + i)
+      const spread = yield* Effect.forEach(dues, ask)
+      // Sooner than every timer set: it cannot wait for one of them.
+      const short = yield* ask(5)
+      yield* TestClock.adjust("5 millis")
+      assert.strictEqual(yield* Fiber.join(short), 5)
+      yield* TestClock.adjust("2 seconds")
+      assert.deepStrictEqual(yield* Effect.forEach(spread, Fiber.join), dues)
+    }))
+
   it.effect("calls under different clocks each move with their own clock", () =>
     Effect.gen(function*() {
       const service = yield* Provider.makeSimulated({ latency })

@@ -4,7 +4,9 @@
  * wait due by the end of its millisecond (or by the time it runs, when it runs late): waits due within the same
  * millisecond end together, a fraction of a millisecond early for some, as Node's timers, which count whole
  * milliseconds, would end them. A timer set only once an earlier one had run would start a whole millisecond
- * later, and waits begun together would end apart.
+ * later, and waits begun together would end apart. Past 64 timers set (waits spread over more milliseconds
+ * than that), a later millisecond gets its timer when the one before it runs, so that waits spread over a
+ * minute do not hold a timer per millisecond; a wait due sooner than every timer set gets its own at once.
  *
  * A call that waits with `Effect.sleep` holds about 2.4 KB until it wakes: the sleep's async registration
  * returns a canceler, and Effect wraps every such registration in an interruption handler (an uninterruptible
@@ -32,6 +34,8 @@ class Entry {
 
 const before = (a: Entry, b: Entry): boolean => a.due < b.due || (a.due === b.due && a.order < b.order)
 
+const maxTimersAtOnce = 64
+
 class Wakeups {
   private readonly heap = new Heap<Entry>(before)
   private order = 0
@@ -55,7 +59,15 @@ class Wakeups {
       else entry.resume = resume as Entry["resume"]
     })
     const millisecond = Math.ceil(entry.due)
-    return this.armed.has(millisecond) ? wait : Effect.zipRight(this.arm(millisecond, entry.due), wait)
+    return this.needsTimer(millisecond) ? Effect.zipRight(this.arm(millisecond, entry.due), wait) : wait
+  }
+
+  // Every wait waiting has a timer set for its millisecond or an earlier one, which sets the next when it runs.
+  private needsTimer(millisecond: number): boolean {
+    if (this.armed.has(millisecond)) return false
+    if (this.armed.size < maxTimersAtOnce) return true
+    for (const armed of this.armed) if (armed < millisecond) return false
+    return true
   }
 
   /** Sets a timer towards `due` on a fiber of its own, for the waits due by the end of its `millisecond`. */
@@ -74,21 +86,28 @@ class Wakeups {
       Effect.suspend(() => {
         const wait = due - this.now()
         return wait > 0
-          ? Effect.zipRight(this.clock.sleep(Duration.millis(wait)), Effect.sync(() => this.fire(millisecond)))
-          : Effect.sync(() => this.fire(millisecond))
+          ? Effect.zipRight(this.clock.sleep(Duration.millis(wait)), Effect.suspend(() => this.fire(millisecond)))
+          : this.fire(millisecond)
       })
     )
   }
 
-  /** Wakes every wait due by the end of `millisecond`, or by now if that is later. */
-  private fire(millisecond: number): void {
+  /**
+   * Wakes every wait due by the end of `millisecond`, or by now if that is later, and sets a timer for the
+   * first wait left, unless its millisecond has one.
+   */
+  private fire(millisecond: number): Effect.Effect<void> {
     this.armed.delete(millisecond)
     const now = Math.max(this.now(), millisecond)
-    for (let top = this.heap.peek(); top !== undefined && top.due <= now; top = this.heap.peek()) {
+    let top = this.heap.peek()
+    for (; top !== undefined && top.due <= now; top = this.heap.peek()) {
       this.heap.pop()
       if (top.resume === undefined) top.fired = true
       else top.resume(Effect.suspend(top.next))
     }
+    if (top === undefined) return Effect.void
+    const next = Math.ceil(top.due)
+    return this.armed.has(next) ? Effect.void : this.arm(next, top.due)
   }
 }
 
