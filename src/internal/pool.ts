@@ -173,6 +173,8 @@ export const makePool = (limit: number): Pool => {
       closed = true
       if (parked.length === 0) return
       const waking = parked.splice(0)
+      // Counted as starting, as `startWorkers` counts the workers it wakes: each takes one off as it wakes.
+      starting += waking.length
       toEventLoop(() => {
         for (const wake of waking) wake(Effect.void)
       })
