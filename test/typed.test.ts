@@ -93,6 +93,33 @@ describe("typed output", () => {
       assert.deepStrictEqual(algorithms!.value, { claim: "Qubits scale", evidence: ["a survey"], confidence: 0.7 })
     }))
 
+  it.effect("JSON inside a code fence or between prose decodes without a repair call", () =>
+    Effect.gen(function*() {
+      const finding = { claim: "Qubits scale", evidence: ["a survey"], confidence: 0.7 }
+      const { layer, log } = scripted({
+        reply: (request) => {
+          const system = request.system ?? ""
+          if (system.startsWith("You plan")) return Effect.succeed("1. hardware\n2. algorithms")
+          if (!system.startsWith("You are a Belter")) return Effect.succeed("synthesis")
+          const json = JSON.stringify(finding)
+          return Effect.succeed(
+            (request.prompt ?? "").includes("hardware")
+              ? `Here are the findings {as asked}:\n\`\`\`json\n${json}\n\`\`\`\nLet me know if you need more.`
+              : `Sure! ${json} Hope this helps.`
+          )
+        }
+      })
+      const result = yield* Orchestrator.run(
+        DreamCascade.make({ belterCount: 2, drummerCount: 1, belterOutput: Finding }),
+        task
+      ).pipe(Effect.provide(layer))
+      assert.strictEqual(result.status, "completed")
+      const belters = result.agentResults.filter((r) => r.tier === "belter")
+      assert.deepStrictEqual(belters.map((b) => b.value), [finding, finding])
+      assert.deepStrictEqual(belters.map((b) => b.attempts), [1, 1])
+      assert.strictEqual(log.calls.filter((c) => c.request.system?.startsWith("You are a Belter") === true).length, 2)
+    }))
+
   it.effect("a value still bad after the repair fails the agent with the parse issues; the run goes on", () =>
     Effect.gen(function*() {
       // Call 1 is the plan; calls 2 and 3 are belter-1's reply and its repair, both invalid.

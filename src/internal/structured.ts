@@ -99,15 +99,18 @@ export const outputSpec = <A, I, R>(
   }
 }
 
-const parseJson = Schema.decodeUnknownEither(Schema.parseJson())
+const parseJson = (text: string): Either.Either<unknown, unknown> => Either.try(() => JSON.parse(text) as unknown)
 
 /**
  * The JSON a reply holds: the whole text, or the text inside a code fence, or from its first `{` (or `[`) to
- * its last `}` (or `]`), since models like to wrap JSON in prose.
+ * its last `}` (or `]`), since models like to wrap JSON in prose. The other candidates are cut out only when
+ * the whole text is not JSON (a plan's reply is read on the way to its first agents).
  */
 export const jsonIn = (text: string): Either.Either<unknown, string> => {
   const trimmed = text.trim()
-  const candidates = [trimmed]
+  const whole = parseJson(trimmed)
+  if (Either.isRight(whole)) return Either.right(whole.right)
+  const candidates: Array<string> = []
   const fenced = /```(?:json)?\s*\n([\s\S]*?)\n?```/i.exec(trimmed)
   if (fenced !== null) candidates.push(fenced[1]!.trim())
   for (const [open, close] of [["{", "}"], ["[", "]"]] as const) {
