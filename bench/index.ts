@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url"
 import { runClusterBench } from "./cluster.js"
 import { type Makespan, w2, w3, w4 } from "./latency.js"
 import { runDurableBench } from "./durable.js"
+import { hookedLine, w3Durable, w3Traced } from "./hooks.js"
 import { tracingOverhead } from "./telemetry.js"
 import { startup } from "./startup.js"
 import { agents, deltasPerAgent, runStreaming, writingMillis } from "./streaming.js"
@@ -155,12 +156,14 @@ if (wanted("tracing")) {
     )
   }
   targets.push(`W1 with tracing ≤ 2.00 × W1 without (got ${tracingRatio.toFixed(2)})`)
+  console.log(hookedLine("traced (in-memory exporter)", await w3Traced()))
 }
 
 if (targets.length > 0) console.log(`targets: ${targets.join("; ")}`)
 
 // Durable runs: what recording a run costs per agent, on the embedded store and on Postgres on loopback.
 if (wanted("durable")) {
+  console.log(hookedLine("durable (SQLite)", await w3Durable()))
   const durable = await runDurableBench()
   const fmt = (key: string) => (durable[key] === undefined ? "n/a" : durable[key]!.toFixed(3))
   console.log(

@@ -6,8 +6,8 @@
  * - W3: a 50 → 10 → 1 Dream Cascade, 20 ms a call (ideal: plan, Belter, Drummer, Camina = 80 ms);
  * - W4: 20,000 agents × 1 s, all in flight at once (ideal 1 s), and the live heap per in-flight agent.
  */
-import { Effect, ManagedRuntime } from "effect"
-import { DreamCascade, Orchestrator, Provider, SubTask, Workflow } from "multi-agent-orchestration"
+import { Effect, Layer, ManagedRuntime } from "effect"
+import { DreamCascade, Orchestrator, Provider, type RunStore, SubTask, Workflow } from "multi-agent-orchestration"
 import pLimit from "p-limit"
 
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {})
@@ -100,16 +100,18 @@ const promiseCascade = async (latency: number) => {
   return performance.now() - started
 }
 
-/** W3: one warm-up, then the median of `runs` cascades of each, alternating. */
-export const w3 = async (runs = 21): Promise<Makespan> => {
-  const latency = 20
-  const runtime = runtimeWith(latency)
+/** One W3 cascade on `runtime`, from call to result, in milliseconds; `options` adds to the run's options. */
+export const cascadeRunner = <E>(
+  runtime: ManagedRuntime.ManagedRuntime<Provider.Provider, E>,
+  options: () => Omit<Orchestrator.RunOptions, "config" | "onEvent"> = () => ({})
+) => {
   const workflow = DreamCascade.make({ belterCount: 50, drummerCount: 10, caminaCount: 1 })
   let events = 0
   const once = async () => {
     const started = performance.now()
     const result = await runtime.runPromise(
       Orchestrator.run(workflow, "Research grid-scale storage", {
+        ...options(),
         config: { maxConcurrentAgents: 1000, primaryModel: model },
         onEvent: () => {
           events++
@@ -120,17 +122,61 @@ export const w3 = async (runs = 21): Promise<Makespan> => {
     if (result.status !== "completed" || result.agentResults.length !== 61) throw new Error(`cascade ${result.status}`)
     return elapsed
   }
-  await once()
-  await promiseCascade(latency)
+  return { once, events: () => events }
+}
+
+const cascadeLatency = 20
+
+/** W3: one warm-up, then the median of `runs` cascades of each, alternating. */
+export const w3 = async (runs = 21): Promise<Makespan> => {
+  const runtime = runtimeWith(cascadeLatency)
+  const cascade = cascadeRunner(runtime)
+  await cascade.once()
+  await promiseCascade(cascadeLatency)
   const library: Array<number> = []
   const baseline: Array<number> = []
   for (let i = 0; i < runs; i++) {
-    library.push(await once())
-    baseline.push(await promiseCascade(latency))
+    library.push(await cascade.once())
+    baseline.push(await promiseCascade(cascadeLatency))
   }
   await runtime.dispose()
-  if (events === 0) throw new Error("no events")
-  return { library: median(library), baseline: median(baseline), ideal: 4 * latency }
+  if (cascade.events() === 0) throw new Error("no events")
+  return { library: median(library), baseline: median(baseline), ideal: 4 * cascadeLatency }
+}
+
+/** W3 with a hook on beside the same cascade with none, alternating in one process: both makespans' medians. */
+export interface Hooked {
+  readonly plain: number
+  readonly hooked: number
+  readonly ideal: number
+}
+
+/**
+ * W3 with `layer` (telemetry, a run store) added to the provider's runtime and `options` to each run, beside
+ * the plain cascade: one warm-up of each, then the median of `runs` alternating runs of each.
+ */
+export const w3With = async <E>(
+  layer: Layer.Layer<never, E> | Layer.Layer<RunStore.RunStore, E>,
+  options: () => Omit<Orchestrator.RunOptions, "config" | "onEvent"> = () => ({}),
+  runs = 21
+): Promise<Hooked> => {
+  const plainRuntime = runtimeWith(cascadeLatency)
+  const hookedRuntime = ManagedRuntime.make(
+    Layer.merge(Provider.simulated({ latency: `${cascadeLatency} millis` }), layer as Layer.Layer<never, E>)
+  )
+  const plain = cascadeRunner(plainRuntime)
+  const hooked = cascadeRunner(hookedRuntime, options)
+  await plain.once()
+  await hooked.once()
+  const plainTimes: Array<number> = []
+  const hookedTimes: Array<number> = []
+  for (let i = 0; i < runs; i++) {
+    plainTimes.push(await plain.once())
+    hookedTimes.push(await hooked.once())
+  }
+  await plainRuntime.dispose()
+  await hookedRuntime.dispose()
+  return { plain: median(plainTimes), hooked: median(hookedTimes), ideal: 4 * cascadeLatency }
 }
 
 export interface W4 extends Makespan {
