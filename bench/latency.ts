@@ -7,7 +7,7 @@
  * - W4: 20,000 agents × 1 s, all in flight at once (ideal 1 s), and the live heap per in-flight agent.
  */
 import { Effect, Layer, ManagedRuntime } from "effect"
-import { DreamCascade, Orchestrator, Provider, type RunStore, SubTask, Workflow } from "multi-agent-orchestration"
+import { DreamCascade, Orchestrator, Provider, SubTask, Workflow } from "multi-agent-orchestration"
 import pLimit from "p-limit"
 
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {})
@@ -155,15 +155,14 @@ export interface Hooked {
  * W3 with `layer` (telemetry, a run store) added to the provider's runtime and `options` to each run, beside
  * the plain cascade: one warm-up of each, then the median of `runs` alternating runs of each.
  */
-export const w3With = async <E>(
-  layer: Layer.Layer<never, E> | Layer.Layer<RunStore.RunStore, E>,
+export const w3With = async <ROut, E>(
+  layer: Layer.Layer<ROut, E>,
   options: () => Omit<Orchestrator.RunOptions, "config" | "onEvent"> = () => ({}),
   runs = 21
 ): Promise<Hooked> => {
   const plainRuntime = runtimeWith(cascadeLatency)
-  const hookedRuntime = ManagedRuntime.make(
-    Layer.merge(Provider.simulated({ latency: `${cascadeLatency} millis` }), layer as Layer.Layer<never, E>)
-  )
+  const provider = Provider.simulated({ latency: `${cascadeLatency} millis` })
+  const hookedRuntime = ManagedRuntime.make(Layer.merge(provider, layer))
   const plain = cascadeRunner(plainRuntime)
   const hooked = cascadeRunner(hookedRuntime, options)
   await plain.once()
