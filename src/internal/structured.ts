@@ -99,7 +99,8 @@ export const outputSpec = <A, I, R>(
   }
 }
 
-const parseJson = (text: string): Either.Either<unknown, unknown> => Either.try(() => JSON.parse(text) as unknown)
+const parseJson = (text: string): Either.Either<unknown, string> =>
+  Either.try({ try: () => JSON.parse(text) as unknown, catch: () => "the reply is not JSON" })
 
 /**
  * The JSON a reply holds: the whole text, or the text inside a code fence, or from its first `{` (or `[`) to
@@ -109,7 +110,7 @@ const parseJson = (text: string): Either.Either<unknown, unknown> => Either.try(
 export const jsonIn = (text: string): Either.Either<unknown, string> => {
   const trimmed = text.trim()
   const whole = parseJson(trimmed)
-  if (Either.isRight(whole)) return Either.right(whole.right)
+  if (Either.isRight(whole)) return whole
   const candidates: Array<string> = []
   const fenced = /```(?:json)?\s*\n([\s\S]*?)\n?```/i.exec(trimmed)
   if (fenced !== null) candidates.push(fenced[1]!.trim())
@@ -120,7 +121,7 @@ export const jsonIn = (text: string): Either.Either<unknown, string> => {
   }
   for (const candidate of candidates) {
     const parsed = parseJson(candidate)
-    if (Either.isRight(parsed)) return Either.right(parsed.right)
+    if (Either.isRight(parsed)) return parsed
   }
   return Either.left(trimmed === "" ? "the reply is empty" : "the reply is not JSON")
 }
