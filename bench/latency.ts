@@ -35,8 +35,9 @@ const flat = (subtasks: ReadonlyArray<SubTask.SubTask>) =>
     synthesize: (results) => Effect.succeed(`${results.length} results`)
   })
 
-const runtimeWith = (latencyMillis: number) =>
-  ManagedRuntime.make(Provider.simulated({ latency: `${latencyMillis} millis` }))
+const simulatedWith = (latencyMillis: number) => Provider.simulated({ latency: `${latencyMillis} millis` })
+
+const runtimeWith = (latencyMillis: number) => ManagedRuntime.make(simulatedWith(latencyMillis))
 
 type Runtime = ReturnType<typeof runtimeWith>
 
@@ -161,8 +162,7 @@ export const w3With = async <ROut, E>(
   runs = 21
 ): Promise<Hooked> => {
   const plainRuntime = runtimeWith(cascadeLatency)
-  const provider = Provider.simulated({ latency: `${cascadeLatency} millis` })
-  const hookedRuntime = ManagedRuntime.make(Layer.merge(provider, layer))
+  const hookedRuntime = ManagedRuntime.make(Layer.merge(simulatedWith(cascadeLatency), layer))
   const plain = cascadeRunner(plainRuntime)
   const hooked = cascadeRunner(hookedRuntime, options)
   await plain.once()
