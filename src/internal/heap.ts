@@ -1,18 +1,58 @@
-/** A binary min-heap under `before` (the item that should come out first is "before" the others). */
+/**
+ * A priority queue under `before` (the item that should come out first is "before" the others), for items
+ * that mostly arrive in the order they leave: jobs of equal priority, waits of equal length, deadlines of
+ * equal time bounds. Those go to a first-in, first-out run (constant time each way, as Node keeps its timers
+ * in a list per duration); an item that would come out before the run's last goes to a binary heap beside it.
+ * A 20,000-item binary heap costs a cache miss a level on every pop; the run costs none.
+ */
 export class Heap<A> {
+  // `run[head]` onwards, each item not before the one ahead of it; `undefined` once taken.
+  private run: Array<A | undefined> = []
+  private head = 0
+  // The items that came out of order.
   private readonly items: Array<A> = []
   constructor(private readonly before: (a: A, b: A) => boolean) {}
 
   get size(): number {
-    return this.items.length
+    return this.run.length - this.head + this.items.length
   }
 
   /** The item `pop` would return, left in place. */
   peek(): A | undefined {
-    return this.items[0]
+    const first = this.run[this.head]
+    const top = this.items[0]
+    return first === undefined || (top !== undefined && this.before(top, first)) ? top : first
   }
 
   push(item: A): void {
+    const run = this.run
+    if (run.length === this.head || !this.before(item, run[run.length - 1]!)) run.push(item)
+    else this.pushOutOfOrder(item)
+  }
+
+  pop(): A | undefined {
+    const first = this.run[this.head]
+    const top = this.items[0]
+    if (first === undefined || (top !== undefined && this.before(top, first))) return this.popOutOfOrder()
+    this.run[this.head++] = undefined
+    this.compact()
+    return first
+  }
+
+  // The run's taken prefix is dropped once empty, or once it is most of the array (amortised constant time).
+  private compact(): void {
+    const run = this.run
+    if (this.head === run.length) {
+      run.length = 0
+      this.head = 0
+    } else if (this.head >= 1024 && 2 * this.head >= run.length) {
+      run.copyWithin(0, this.head)
+      run.length -= this.head
+      this.head = 0
+    }
+  }
+
+  private pushOutOfOrder(item: A): void {
     const items = this.items
     let i = items.length
     items.push(item)
@@ -25,7 +65,7 @@ export class Heap<A> {
     items[i] = item
   }
 
-  pop(): A | undefined {
+  private popOutOfOrder(): A | undefined {
     const items = this.items
     const top = items[0]
     const last = items.pop()

@@ -12,6 +12,7 @@ import * as Hash from "effect/Hash"
 import * as Option from "effect/Option"
 import { awaitDecision, type Decision } from "./durable/approval.js"
 import type { Step } from "./step.js"
+import { isWatched } from "./watchdog.js"
 
 /** How a tool that requires approval asks for it. */
 export interface ApprovalSettings {
@@ -49,7 +50,7 @@ const pause = (agent: Step) =>
       current.count++
       return
     }
-    const registered = agent.slot >= 0
+    const registered = isWatched(agent)
     if (registered) agent.node.env.watchdog.unregister(agent)
     paused.set(agent, { count: 1, since: now, registered })
   })
