@@ -10,7 +10,7 @@ import { hookedLine, w3Durable, w3Traced } from "./hooks.js"
 import { tracingOverhead } from "./telemetry.js"
 import { startup } from "./startup.js"
 import { agents, deltasPerAgent, runStreaming, writingMillis } from "./streaming.js"
-import { makeSubTasks, runBaseline, runLibrary } from "./throughput.js"
+import { makeSubTasks, runBareEffect, runBaseline, runLibrary } from "./throughput.js"
 
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {})
 
@@ -23,26 +23,23 @@ const time = async (run: () => Promise<unknown>): Promise<number> => {
 
 /**
  * W1 at `n` subtasks: `warmUps` runs of each first (the library's code needs a few runs of this size before the
- * JIT has compiled it all), then the median of `runs` alternating runs of each.
+ * JIT has compiled it all), then the median of `runs` alternating runs of each: the library, p-limit and bare
+ * Effect.
  */
 const throughput = async (n: number, warmUps: number, runs: number) => {
   const subtasks = makeSubTasks(n)
-  for (let i = 0; i < warmUps; i++) {
-    await runLibrary(subtasks)
-    await runBaseline(subtasks)
-  }
-  const library: Array<number> = []
-  const baseline: Array<number> = []
+  const engines = [runLibrary, runBaseline, runBareEffect]
+  for (let i = 0; i < warmUps; i++) for (const engine of engines) await engine(subtasks)
+  const times = engines.map((): Array<number> => [])
   for (let i = 0; i < runs; i++) {
-    library.push(await time(() => runLibrary(subtasks)))
-    baseline.push(await time(() => runBaseline(subtasks)))
+    for (const [e, engine] of engines.entries()) times[e]!.push(await time(() => engine(subtasks)))
   }
   const median = (xs: Array<number>) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
-  const perAgent = (ms: number) => (ms * 1000) / n
-  const ratio = median(library) / median(baseline)
+  const [library, baseline, bareEffect] = times.map((xs) => (median(xs) * 1000) / n) as [number, number, number]
+  const ratio = library / baseline
   console.log(
-    `W1 ${String(n).padStart(7)} subtasks, median of ${runs} | library ${perAgent(median(library)).toFixed(2)} µs/agent | ` +
-      `p-limit ${perAgent(median(baseline)).toFixed(2)} µs/agent | ratio ${ratio.toFixed(2)}`
+    `W1 ${String(n).padStart(7)} subtasks, median of ${runs} | library ${library.toFixed(2)} µs/agent | ` +
+      `p-limit ${baseline.toFixed(2)} µs/agent | ratio ${ratio.toFixed(2)} | bare Effect.forEach ${bareEffect.toFixed(2)} µs/agent`
   )
   return ratio
 }
@@ -89,7 +86,8 @@ const only = new Set(process.argv.slice(2))
 const wanted = (section: string) => only.size === 0 || only.has(section)
 const ratios = (m: Makespan) =>
   `library ${m.library.toFixed(1)} ms, ratio ${(m.library / m.ideal).toFixed(3)} | ` +
-  `Promise baseline ${m.baseline.toFixed(1)} ms, ratio ${(m.baseline / m.ideal).toFixed(3)} | ideal ${m.ideal} ms`
+  `Promise baseline ${m.baseline.toFixed(1)} ms, ratio ${(m.baseline / m.ideal).toFixed(3)} | ` +
+  `bare Effect ${m.bareEffect.toFixed(1)} ms, ratio ${(m.bareEffect / m.ideal).toFixed(3)} | ideal ${m.ideal} ms`
 const targets: Array<string> = []
 
 // First, while nothing else runs in this process: the CLI's start-up, from dist/.
@@ -117,6 +115,10 @@ if (wanted("w4")) {
   console.log(
     `W4 20,000 agents × 1 s all in flight, median of 3 | ${ratios(m)} | live heap per in-flight agent: ` +
       `library ${m.libraryKb.toFixed(2)} KB, Promise baseline ${m.baselineKb.toFixed(2)} KB`
+  )
+  console.log(
+    `W4 the least a fiber per agent costs: 20,000 forkDaemon'd fibers, each on its own setTimeout, nothing else | ` +
+      `${m.fibersOnly.toFixed(1)} ms, ratio ${(m.fibersOnly / m.ideal).toFixed(3)}`
   )
   targets.push(`W4 ≤ 1.20 (got ${(m.library / m.ideal).toFixed(3)}) at ≤ 4 KB per agent (got ${m.libraryKb.toFixed(2)})`)
 }

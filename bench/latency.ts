@@ -5,8 +5,9 @@
  * - W2: 2,000 agents × 25 ms at concurrency 100 (ideal 500 ms);
  * - W3: a 50 → 10 → 1 Dream Cascade, 20 ms a call (ideal: plan, Belter, Drummer, Camina = 80 ms);
  * - W4: 20,000 agents × 1 s, all in flight at once (ideal 1 s), and the live heap per in-flight agent.
+ * Beside them, the same work as bare Effect (`Effect.sleep` for the latency), with the same structure.
  */
-import { Effect, Layer, ManagedRuntime } from "effect"
+import { Duration, Effect, Fiber, Layer, ManagedRuntime } from "effect"
 import { DreamCascade, Orchestrator, Provider, SubTask, Workflow } from "multi-agent-orchestration"
 import pLimit from "p-limit"
 
@@ -20,6 +21,16 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 const promiseAgent = async (description: string, latencyMillis: number): Promise<string> => {
   await sleep(latencyMillis)
   return Provider.simulatedReply({ prompt: description, maxTokens })
+}
+
+/** The bare Effect agent: waits its latency with `Effect.sleep`, then writes the same simulated reply. */
+const effectAgent = (description: string, latencyMillis: number): Effect.Effect<string> =>
+  Effect.map(Effect.sleep(Duration.millis(latencyMillis)), () => Provider.simulatedReply({ prompt: description, maxTokens }))
+
+const timed = async (run: () => Promise<unknown>): Promise<number> => {
+  const started = performance.now()
+  await run()
+  return performance.now() - started
 }
 
 const subTasks = (n: number): ReadonlyArray<SubTask.SubTask> =>
@@ -68,9 +79,18 @@ const promisePool = async (subtasks: ReadonlyArray<SubTask.SubTask>, concurrency
   return performance.now() - started
 }
 
+/** The same agents as bare Effect: `Effect.forEach` at the same concurrency. */
+const effectPool = (subtasks: ReadonlyArray<SubTask.SubTask>, concurrency: number, latency: number) =>
+  timed(() =>
+    Effect.runPromise(Effect.forEach(subtasks, (subtask) => effectAgent(subtask.description, latency), { concurrency }))
+  )
+
 export interface Makespan {
   readonly library: number
+  /** The Promise baseline: p-limit, or for W3 a Promise cascade. */
   readonly baseline: number
+  /** The same work as bare Effect. */
+  readonly bareEffect: number
   readonly ideal: number
 }
 
@@ -81,12 +101,14 @@ export const w2 = async (runs = 5): Promise<Makespan> => {
   await runFlat(runtime, subtasks, 100)
   const library: Array<number> = []
   const baseline: Array<number> = []
+  const bareEffect: Array<number> = []
   for (let i = 0; i < runs; i++) {
     library.push(await runFlat(runtime, subtasks, 100))
     baseline.push(await promisePool(subtasks, 100, 25))
+    bareEffect.push(await effectPool(subtasks, 100, 25))
   }
   await runtime.dispose()
-  return { library: median(library), baseline: median(baseline), ideal: 500 }
+  return { library: median(library), baseline: median(baseline), bareEffect: median(bareEffect), ideal: 500 }
 }
 
 /** The same cascade as Promises: plan, 50 Belters, 10 Drummers each after its 5 Belters, then the Camina. */
@@ -100,6 +122,22 @@ const promiseCascade = async (latency: number) => {
   await promiseAgent("camina", latency)
   return performance.now() - started
 }
+
+/** The same cascade as bare Effect: each Belter a fiber, each Drummer after joining its five. */
+const effectCascade = (latency: number) =>
+  timed(() =>
+    Effect.runPromise(Effect.gen(function*() {
+      yield* effectAgent("plan", latency)
+      const belters = yield* Effect.forEach(Array.from({ length: 50 }, (_, i) => i), (i) =>
+        Effect.fork(effectAgent(`belter ${i}`, latency)))
+      yield* Effect.forEach(
+        Array.from({ length: 10 }, (_, d) => d),
+        (d) => Effect.zipRight(Fiber.joinAll(belters.slice(d * 5, d * 5 + 5)), effectAgent(`drummer ${d}`, latency)),
+        { concurrency: "unbounded" }
+      )
+      yield* effectAgent("camina", latency)
+    }))
+  )
 
 /** One W3 cascade on `runtime`, from call to result, in milliseconds; `options` adds to the run's options. */
 export const cascadeRunner = <E>(
@@ -141,8 +179,20 @@ export const w3 = async (runs = 21): Promise<Makespan> => {
     baseline.push(await promiseCascade(cascadeLatency))
   }
   await runtime.dispose()
+  // Bare Effect afterwards, in the same alternation, so that the library's runs are taken as they always were.
+  await effectCascade(cascadeLatency)
+  const bareEffect: Array<number> = []
+  for (let i = 0; i < runs; i++) {
+    bareEffect.push(await effectCascade(cascadeLatency))
+    await promiseCascade(cascadeLatency)
+  }
   if (cascade.events() === 0) throw new Error("no events")
-  return { library: median(library), baseline: median(baseline), ideal: 4 * cascadeLatency }
+  return {
+    library: median(library),
+    baseline: median(baseline),
+    bareEffect: median(bareEffect),
+    ideal: 4 * cascadeLatency
+  }
 }
 
 /** W3 with a hook on beside the same cascade with none, alternating in one process: both makespans' medians. */
@@ -179,6 +229,11 @@ export const w3With = async <ROut, E>(
 }
 
 export interface W4 extends Makespan {
+  /**
+   * The least a fiber per agent costs in Effect: one `forkDaemon` per agent, each waiting on a `setTimeout`
+   * of its own through `Effect.async`, and nothing else (no reply, no events, no accounting).
+   */
+  readonly fibersOnly: number
   /** Live heap growth with every agent in flight, ÷ agents, in KB. */
   readonly libraryKb: number
   readonly baselineKb: number
@@ -191,6 +246,28 @@ const settle = async () => {
   gc()
 }
 
+const fibersOnly = (n: number, latency: number) =>
+  timed(() =>
+    Effect.runPromise(Effect.gen(function*() {
+      let done = 0
+      let allDone: (() => void) | undefined
+      const agent = Effect.map(
+        Effect.async<void>((resume) => {
+          setTimeout(() => resume(Effect.void), latency)
+        }),
+        () => {
+          if (++done === n) allDone?.()
+        }
+      )
+      for (let i = 0; i < n; i++) yield* Effect.forkDaemon(agent)
+      if (done < n) {
+        yield* Effect.async<void>((resume) => {
+          allDone = () => resume(Effect.void)
+        })
+      }
+    }))
+  )
+
 /** W4: 20,000 agents × 1 s, all in flight at once; makespans of `runs` alternating runs, then one of each for memory. */
 export const w4 = async (runs = 3, n = 20_000): Promise<W4> => {
   const latency = 1000
@@ -199,11 +276,17 @@ export const w4 = async (runs = 3, n = 20_000): Promise<W4> => {
   await runFlat(runtime, subTasks(1000), 1000)
   const library: Array<number> = []
   const baseline: Array<number> = []
+  const bareEffect: Array<number> = []
+  const fibers: Array<number> = []
   for (let i = 0; i < runs; i++) {
     gc()
     library.push(await runFlat(runtime, subtasks, n))
     gc()
     baseline.push(await promisePool(subtasks, n, latency))
+    gc()
+    bareEffect.push(await effectPool(subtasks, n, latency))
+    gc()
+    fibers.push(await fibersOnly(n, latency))
   }
 
   // Memory: a full collection once every agent has started, against one before the run. Each run starts half a
@@ -236,5 +319,13 @@ export const w4 = async (runs = 3, n = 20_000): Promise<W4> => {
   })
   const libraryKb = (peak - before) / n / 1024
   await runtime.dispose()
-  return { library: median(library), baseline: median(baseline), ideal: latency, libraryKb, baselineKb }
+  return {
+    library: median(library),
+    baseline: median(baseline),
+    bareEffect: median(bareEffect),
+    fibersOnly: median(fibers),
+    ideal: latency,
+    libraryKb,
+    baselineKb
+  }
 }

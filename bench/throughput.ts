@@ -44,34 +44,51 @@ export const runLibrary = async (
   return { events, cost: result.totalCost }
 }
 
-/** The baseline: the same work with plain Promises behind p-limit. */
-export const runBaseline = async (
-  subtasks: ReadonlyArray<SubTask.SubTask>
-): Promise<{ readonly events: number; readonly cost: number }> => {
-  const n = subtasks.length
+/**
+ * The per-agent work of both baselines: the two events, the simulated reply, its price, the run's total and
+ * the agent's line.
+ */
+const baselineAgents = (n: number) => {
   const pricing = Pricing.make()
-  const limit = pLimit(concurrency)
   let events = 0
   const onEvent = (_event: unknown) => {
     events++
   }
   let total = 0
   const byAgent = new Map<string, number>()
-  const results = await Promise.all(subtasks.map((subtask) =>
-    limit(async () => {
-      const started = performance.now()
-      onEvent({ type: "agent_start", agentId: subtask.id, timestamp: Date.now() })
-      const content = Provider.simulatedReply({ prompt: subtask.description, maxTokens })
-      const usage = { inputTokens: Math.ceil(subtask.description.length / 4), outputTokens: Math.ceil(content.length / 4) }
-      const { cost } = pricing.cost(model, usage)
-      total += cost
-      byAgent.set(subtask.id, cost)
-      const result = { agentId: subtask.id, content, status: "completed", cost, usage, executionTime: 0 }
-      result.executionTime = (performance.now() - started) / 1000
-      onEvent({ type: "agent_complete", agentId: subtask.id, timestamp: Date.now(), data: result })
-      return result
-    })
-  ))
-  if (results.length !== n) throw new Error("baseline lost results")
-  return { events, cost: total }
+  const agent = (subtask: SubTask.SubTask) => {
+    const started = performance.now()
+    onEvent({ type: "agent_start", agentId: subtask.id, timestamp: Date.now() })
+    const content = Provider.simulatedReply({ prompt: subtask.description, maxTokens })
+    const usage = { inputTokens: Math.ceil(subtask.description.length / 4), outputTokens: Math.ceil(content.length / 4) }
+    const { cost } = pricing.cost(model, usage)
+    total += cost
+    byAgent.set(subtask.id, cost)
+    const result = { agentId: subtask.id, content, status: "completed", cost, usage, executionTime: 0 }
+    result.executionTime = (performance.now() - started) / 1000
+    onEvent({ type: "agent_complete", agentId: subtask.id, timestamp: Date.now(), data: result })
+    return result
+  }
+  const end = (results: ReadonlyArray<unknown>) => {
+    if (results.length !== n) throw new Error("baseline lost results")
+    return { events, cost: total }
+  }
+  return { agent, end }
+}
+
+/** The baseline: the same work with plain Promises behind p-limit. */
+export const runBaseline = async (
+  subtasks: ReadonlyArray<SubTask.SubTask>
+): Promise<{ readonly events: number; readonly cost: number }> => {
+  const { agent, end } = baselineAgents(subtasks.length)
+  const limit = pLimit(concurrency)
+  return end(await Promise.all(subtasks.map((subtask) => limit(async () => agent(subtask)))))
+}
+
+/** The same work as bare Effect: `Effect.forEach` at the same concurrency. */
+export const runBareEffect = async (
+  subtasks: ReadonlyArray<SubTask.SubTask>
+): Promise<{ readonly events: number; readonly cost: number }> => {
+  const { agent, end } = baselineAgents(subtasks.length)
+  return end(await Effect.runPromise(Effect.forEach(subtasks, (subtask) => Effect.sync(() => agent(subtask)), { concurrency })))
 }
