@@ -231,7 +231,7 @@ export const w3With = async <ROut, E>(
 export interface W4 extends Makespan {
   /**
    * The least a fiber per agent costs in Effect: one `forkDaemon` per agent, each waiting on a `setTimeout`
-   * of its own through `Effect.async`, and nothing else (no reply, no events, no accounting).
+   * of its own through `Effect.async`, then writing the same reply; nothing else (no events, no accounting).
    */
   readonly fibersOnly: number
   /** Live heap growth with every agent in flight, ÷ agents, in KB. */
@@ -246,20 +246,23 @@ const settle = async () => {
   gc()
 }
 
-const fibersOnly = (n: number, latency: number) =>
+const fibersOnly = (subtasks: ReadonlyArray<SubTask.SubTask>, latency: number) =>
   timed(() =>
     Effect.runPromise(Effect.gen(function*() {
+      const n = subtasks.length
       let done = 0
       let allDone: (() => void) | undefined
-      const agent = Effect.map(
-        Effect.async<void>((resume) => {
-          setTimeout(() => resume(Effect.void), latency)
-        }),
-        () => {
-          if (++done === n) allDone?.()
-        }
-      )
-      for (let i = 0; i < n; i++) yield* Effect.forkDaemon(agent)
+      const agent = (description: string) =>
+        Effect.map(
+          Effect.async<void>((resume) => {
+            setTimeout(() => resume(Effect.void), latency)
+          }),
+          () => {
+            Provider.simulatedReply({ prompt: description, maxTokens })
+            if (++done === n) allDone?.()
+          }
+        )
+      for (const subtask of subtasks) yield* Effect.forkDaemon(agent(subtask.description))
       if (done < n) {
         yield* Effect.async<void>((resume) => {
           allDone = () => resume(Effect.void)
@@ -286,7 +289,7 @@ export const w4 = async (runs = 3, n = 20_000): Promise<W4> => {
     gc()
     bareEffect.push(await effectPool(subtasks, n, latency))
     gc()
-    fibers.push(await fibersOnly(n, latency))
+    fibers.push(await fibersOnly(subtasks, latency))
   }
 
   // Memory: a full collection once every agent has started, against one before the run. Each run starts half a
