@@ -21,7 +21,7 @@ import type * as Workflow from "../Workflow.js"
 import { advance, emit, type Node } from "./env.js"
 import { buildGraph, type Graph } from "./graph.js"
 import { budgetFailure, failedOutcome, type Input, type Outcome } from "./outcome.js"
-import { Heap } from "./heap.js"
+import { PriorityQueue } from "./priorityQueue.js"
 import { type Job, jobBefore, type JobOwner } from "./pool.js"
 import { runStep } from "./durable/steps.js"
 import { budgetMessage, CurrentStep, failed, Step, type StepHolder, type StepOutcome, succeeded } from "./step.js"
@@ -309,7 +309,7 @@ const runGraph = <R>(
       // `maxParallel` bounds this workflow's agents under the pool's run-wide limit: extra ready jobs wait here,
       // in priority order, and go to the pool as this workflow's own agents finish.
       const limit = definition.maxParallel
-      const held = limit === undefined ? undefined : new Heap<Job>(jobBefore)
+      const held = limit === undefined ? undefined : new PriorityQueue<Job>(jobBefore)
       let running = 0
       // Jobs that became ready go to the pool: `submit`ted from the fiber that starts the graph, `queue`d when
       // an agent ends on a worker, which takes them as it goes on (see `Pool.queue`).

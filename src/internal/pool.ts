@@ -18,7 +18,7 @@
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
-import { Heap } from "./heap.js"
+import { PriorityQueue } from "./priorityQueue.js"
 import { toEventLoop } from "./runScheduler.js"
 import { CurrentStep, sharedHolder, type StepHolder } from "./step.js"
 
@@ -46,8 +46,8 @@ export interface Job {
  * A bounded pool shared by every workflow of one run, so that the concurrency limit holds across nesting.
  *
  * Workers are forked lazily, one per free slot, and each runs jobs one after another straight from the ready
- * heap: a job never waits while a slot is free, at most `limit` jobs run at once, and a job costs no fiber of
- * its own. A free slot always takes the highest-priority ready job. A worker that finds the heap empty parks
+ * queue: a job never waits while a slot is free, at most `limit` jobs run at once, and a job costs no fiber of
+ * its own. A free slot always takes the highest-priority ready job. A worker that finds the queue empty parks
  * until a job comes (a later tier of a cascade, say), so that waking it costs far less than forking a fresh
  * fiber; a few are kept parked at most, the rest end at once, and parked workers end with the run.
  *
@@ -88,7 +88,7 @@ export const jobBefore = (a: Job, b: Job): boolean => a.priority > b.priority ||
 const maxParked = 16
 
 export const makePool = (limit: number): Pool => {
-  const ready = new Heap<Job>(jobBefore)
+  const ready = new PriorityQueue<Job>(jobBefore)
   // The resume callbacks of parked workers. (`Effect.async` costs far less than a Deferred.)
   const parked: Array<(wake: Effect.Effect<void>) => void> = []
   // Workers are daemons tracked here rather than children of a scope: forking one is cheaper, and a run that
@@ -185,7 +185,7 @@ export const makePool = (limit: number): Pool => {
     }),
     submit: (jobs) =>
       Effect.suspend(() => {
-        // Every ready job goes through the heap, so that a free slot takes the highest priority among them.
+        // Every ready job goes through the queue, so that a free slot takes the highest priority among them.
         for (const job of jobs) ready.push(job)
         return startWorkers
       }),

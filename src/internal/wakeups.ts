@@ -11,18 +11,18 @@
  * A call that waits with `Effect.sleep` holds about 2.4 KB until it wakes: the sleep's async registration
  * returns a canceler, and Effect wraps every such registration in an interruption handler (an uninterruptible
  * region, a `matchCauseEffect`, their closures). A wait here is one `Effect.async` without a canceler and one
- * entry in its clock's heap. When the waiting fiber is interrupted, Effect resumes it at once and ignores the
- * later wake-up; its entry stays in the heap until it is due, so a clock's timer (and the process) may go on
+ * entry in its clock's queue. When the waiting fiber is interrupted, Effect resumes it at once and ignores the
+ * later wake-up; its entry stays in the queue until it is due, so a clock's timer (and the process) may go on
  * until the last wait that was cut short would have ended.
  *
  * Waits are woken in the order of their due times, and among equal ones in the order they began. Each clock
- * has its own heap and timers, so waits under a `TestClock` move with that clock alone.
+ * has its own queue and timers, so waits under a `TestClock` move with that clock alone.
  */
 import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FiberRefs from "effect/FiberRefs"
-import { Heap } from "./heap.js"
+import { PriorityQueue } from "./priorityQueue.js"
 
 class Entry {
   /** The waiting fiber's resume, once it is registered. */
@@ -37,7 +37,7 @@ const before = (a: Entry, b: Entry): boolean => a.due < b.due || (a.due === b.du
 const maxTimersAtOnce = 64
 
 class Wakeups {
-  private readonly heap = new Heap<Entry>(before)
+  private readonly due = new PriorityQueue<Entry>(before)
   private order = 0
   /** The whole milliseconds a timer is set for and has not run: each wakes the waits due by its end. */
   private readonly armed = new Set<number>()
@@ -53,7 +53,7 @@ class Wakeups {
   /** Must be called lazily (inside an effect): the wait is queued at once, so that no wake-up can miss it. */
   after<A, E>(millis: number, next: () => Effect.Effect<A, E>): Effect.Effect<A, E> {
     const entry = new Entry(this.now() + millis, this.order++, next)
-    this.heap.push(entry)
+    this.due.push(entry)
     const wait = Effect.async<A, E>((resume) => {
       if (entry.fired) resume(Effect.suspend(next))
       else entry.resume = resume as Entry["resume"]
@@ -99,9 +99,9 @@ class Wakeups {
   private fire(millisecond: number): Effect.Effect<void> {
     this.armed.delete(millisecond)
     const now = Math.max(this.now(), millisecond)
-    let top = this.heap.peek()
-    for (; top !== undefined && top.due <= now; top = this.heap.peek()) {
-      this.heap.pop()
+    let top = this.due.peek()
+    for (; top !== undefined && top.due <= now; top = this.due.peek()) {
+      this.due.pop()
       if (top.resume === undefined) top.fired = true
       else top.resume(Effect.suspend(top.next))
     }

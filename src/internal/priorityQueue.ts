@@ -5,7 +5,7 @@
  * in a list per duration); an item that would come out before the run's last goes to a binary heap beside it.
  * A 20,000-item binary heap costs a cache miss a level on every pop; the run costs none.
  */
-export class Heap<A> {
+export class PriorityQueue<A> {
   // `run[head]` onwards, each item not before the one ahead of it; `undefined` once taken.
   private run: Array<A | undefined> = []
   private head = 0

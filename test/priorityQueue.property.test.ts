@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { FastCheck } from "effect"
-import { Heap } from "../src/internal/heap.js"
+import { PriorityQueue } from "../src/internal/priorityQueue.js"
 
 // The engine's priority queue keeps items that arrive in order in a run of its own and the others in a heap:
 // whatever the mix, items must come out in `before` order, ties in the order they went in.
@@ -22,11 +22,11 @@ const operations = FastCheck.array(
   { maxLength: 3000 }
 )
 
-describe("Heap", () => {
+describe("PriorityQueue", () => {
   it("gives items back in order, whether they arrived in order or not", () => {
     FastCheck.assert(
       FastCheck.property(operations, (steps) => {
-        const heap = new Heap<Item>(before)
+        const queue = new PriorityQueue<Item>(before)
         const reference: Array<Item> = []
         let key = 0
         let order = 0
@@ -34,15 +34,15 @@ describe("Heap", () => {
           if (step === null) {
             reference.sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0))
             const expected = reference.shift()
-            assert.strictEqual(heap.peek(), expected)
-            assert.strictEqual(heap.pop(), expected)
+            assert.strictEqual(queue.peek(), expected)
+            assert.strictEqual(queue.pop(), expected)
           } else {
             key += step
             const item = { key, order: order++ }
-            heap.push(item)
+            queue.push(item)
             reference.push(item)
           }
-          assert.strictEqual(heap.size, reference.length)
+          assert.strictEqual(queue.size, reference.length)
         }
       }),
       { seed: 20261202, numRuns: 300 }
@@ -50,13 +50,13 @@ describe("Heap", () => {
   })
 
   it("keeps order across thousands of items taken from the front", () => {
-    const heap = new Heap<Item>(before)
-    for (let i = 0; i < 5000; i++) heap.push({ key: i, order: i })
-    for (let i = 0; i < 3000; i++) assert.strictEqual(heap.pop()!.key, i)
-    heap.push({ key: 10, order: 5000 })
-    assert.strictEqual(heap.pop()!.key, 10)
-    for (let i = 3000; i < 5000; i++) assert.strictEqual(heap.pop()!.key, i)
-    assert.strictEqual(heap.size, 0)
-    assert.strictEqual(heap.pop(), undefined)
+    const queue = new PriorityQueue<Item>(before)
+    for (let i = 0; i < 5000; i++) queue.push({ key: i, order: i })
+    for (let i = 0; i < 3000; i++) assert.strictEqual(queue.pop()!.key, i)
+    queue.push({ key: 10, order: 5000 })
+    assert.strictEqual(queue.pop()!.key, 10)
+    for (let i = 3000; i < 5000; i++) assert.strictEqual(queue.pop()!.key, i)
+    assert.strictEqual(queue.size, 0)
+    assert.strictEqual(queue.pop(), undefined)
   })
 })
