@@ -37,6 +37,32 @@ describe("scheduling", () => {
       assert.isTrue(ranWhileBusy)
     }))
 
+  it.effect("agents that end at once, each freeing two more, all run: new workers start one deep, not nested", () =>
+    Effect.gen(function*() {
+      // A spine of 5,000 subtasks, each with a leaf beside the next: every agent that ends readies two, one for
+      // its own worker and one for a new worker. A new worker runs at once, before the next is made; were the
+      // workers it starts in turn run at once too, each inside the one before, the stack would run out and
+      // the run would never end.
+      const spine = 5000
+      const subtasks: Array<SubTask.SubTask> = []
+      for (let i = 0; i < spine; i++) {
+        const dependencies = i === 0 ? [] : [`s${i - 1}`]
+        subtasks.push(new SubTask.SubTask({ id: `s${i}`, description: `spine ${i}`, dependencies }))
+        subtasks.push(new SubTask.SubTask({ id: `l${i}`, description: `leaf ${i}`, dependencies }))
+      }
+      const caterpillar = Workflow.make({
+        name: "caterpillar",
+        decompose: () => Effect.succeed(subtasks),
+        execute: (subtask) => Effect.succeed(subtask.id),
+        synthesize: (results) => Effect.succeed(`${results.length}`)
+      })
+      const result = yield* run(caterpillar, "task", { config: { maxConcurrentAgents: 100_000 } }).pipe(
+        Effect.provide(Provider.simulated())
+      )
+      assert.strictEqual(result.status, "completed")
+      assert.strictEqual(result.agentResults.filter((agent) => agent.status === "completed").length, 2 * spine)
+    }))
+
   it.effect("never runs more agents than maxConcurrentAgents, and does reach that many", () =>
     Effect.gen(function*() {
       const { layer, log } = scripted({ latency: "1 second" })

@@ -18,6 +18,7 @@
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
+import * as Runtime from "effect/Runtime"
 import { PriorityQueue } from "./priorityQueue.js"
 import { toEventLoop } from "./runScheduler.js"
 import { CurrentStep, sharedHolder, type StepHolder } from "./step.js"
@@ -45,7 +46,7 @@ export interface Job {
 /**
  * A bounded pool shared by every workflow of one run, so that the concurrency limit holds across nesting.
  *
- * Workers are forked lazily, one per free slot, and each runs jobs one after another straight from the ready
+ * Workers are started lazily, one per free slot, and each runs jobs one after another straight from the ready
  * queue: a job never waits while a slot is free, at most `limit` jobs run at once, and a job costs no fiber of
  * its own. A free slot always takes the highest-priority ready job. A worker that finds the queue empty parks
  * until a job comes (a later tier of a cascade, say), so that waking it costs far less than forking a fresh
@@ -87,12 +88,21 @@ export const jobBefore = (a: Job, b: Job): boolean => a.priority > b.priority ||
 /** How many idle workers a pool keeps. */
 const maxParked = 16
 
+// New workers are fibers of their own, with the caller's context and FiberRefs, as `forkDaemon` would make
+// them; but each runs at once, up to its first wait, before the next is made (a fork would queue it and run it
+// only once every other had been made: 20,000 fibers and their start messages alive at once, for the collector
+// to copy), and it takes one copy of the FiberRefs where a fork takes two. Workers started while others are
+// being started at once (by one of those, in any pool) are queued instead: starts never nest more than one
+// deep, so a run whose agents each ready more work cannot run the stack out.
+let startingAtOnce = false
+const later: Runtime.RunForkOptions = { immediate: false }
+
 export const makePool = (limit: number): Pool => {
   const ready = new PriorityQueue<Job>(jobBefore)
   // The resume callbacks of parked workers. (`Effect.async` costs far less than a Deferred.)
   const parked: Array<(wake: Effect.Effect<void>) => void> = []
-  // Workers are daemons tracked here rather than children of a scope: forking one is cheaper, and a run that
-  // completes need not wait for its parked workers to end. A worker leaves the set where it ends (or where the
+  // Workers are root fibers, as daemons are, tracked here rather than children of a scope: starting one is
+  // cheaper, and a run that completes need not wait for its parked workers to end. A worker leaves the set where it ends (or where the
   // watchdog replaces it), not through an observer of its fiber, which would cost a closure a worker.
   const live = new Set<Fiber.RuntimeFiber<unknown, unknown>>()
   let interrupted = false
@@ -113,11 +123,22 @@ export const makePool = (limit: number): Pool => {
       workers--
     }
     if (workers === 0) return Effect.void
-    if (workers === 1) return Effect.asVoid(Effect.forkDaemon(worker))
-    const forks: Array<Effect.Effect<unknown>> = []
-    for (let i = 0; i < workers; i++) forks.push(Effect.forkDaemon(worker))
-    return Effect.all(forks, { discard: true })
+    return Effect.map(Effect.runtime<never>(), (runtime) => startFibers(runtime, workers))
   })
+
+  const startFibers = (runtime: Runtime.Runtime<never>, workers: number): void => {
+    const start = Runtime.runFork(runtime)
+    if (startingAtOnce) {
+      for (let i = 0; i < workers; i++) start(worker, later)
+      return
+    }
+    startingAtOnce = true
+    try {
+      for (let i = 0; i < workers; i++) start(worker)
+    } finally {
+      startingAtOnce = false
+    }
+  }
 
   // A worker holds no state of its own besides its fiber and the fiber's `CurrentStep` holder: the effects it
   // runs are made once per pool, not once per worker, since a wide tier starts thousands of workers at once.
