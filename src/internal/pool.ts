@@ -102,8 +102,9 @@ export const makePool = (limit: number): Pool => {
   // The resume callbacks of parked workers. (`Effect.async` costs far less than a Deferred.)
   const parked: Array<(wake: Effect.Effect<void>) => void> = []
   // Workers are root fibers, as daemons are, tracked here rather than children of a scope: starting one is
-  // cheaper, and a run that completes need not wait for its parked workers to end. A worker leaves the set where it ends (or where the
-  // watchdog replaces it), not through an observer of its fiber, which would cost a closure a worker.
+  // cheaper, and a run that completes need not wait for its parked workers to end. A worker leaves the set
+  // where it ends (or where the watchdog replaces it), not through an observer of its fiber, which would cost
+  // a closure a worker.
   const live = new Set<Fiber.RuntimeFiber<unknown, unknown>>()
   let interrupted = false
   let active = 0

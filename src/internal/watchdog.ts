@@ -3,15 +3,13 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
+import { Deadlines, type Timed } from "./deadlines.js"
 import { toEventLoop } from "./runScheduler.js"
 
 /** Something with a deadline that the watchdog interrupts when it passes. */
-export interface Guarded {
-  readonly deadline: number
+export interface Guarded extends Timed {
   readonly fiber: Fiber.RuntimeFiber<unknown, unknown>
   timedOut: boolean
-  /** Where the watchdog keeps it (its own business); -1 when it is not watched. */
-  slot: number
   /** Reports the time-out, once the fiber has been told to stop. */
   readonly timeOut: () => Effect.Effect<void>
 }
@@ -64,115 +62,16 @@ export const makeWatchdog = (clock: Clock.Clock): Effect.Effect<Watchdog> =>
     const timers = new Set<Fiber.RuntimeFiber<void>>()
     let stopped = false
 
-    // Deadlines mostly come in order (agents of one time bound, started one after another): those join
-    // `inOrder`, first in first out, and leave it in constant time, wherever they are in it; the others go to a
-    // binary heap beside it. (A 20,000-deadline heap costs a cache miss a level on every removal.) A guarded's
-    // `slot` says where it is: -1 nowhere, 0 or more its position in `inOrder` counted since the watchdog
-    // began (`inOrder[slot - base]`), -2 or less its index `i` in the heap as `-2 - i`.
-    const inOrder: Array<Guarded | undefined> = []
-    let base = 0
-    let head = 0
-    let lastInOrder = -Infinity
-    let liveInOrder = 0
-    const heap: Array<Guarded> = []
-
-    const place = (guarded: Guarded, i: number) => {
-      heap[i] = guarded
-      guarded.slot = -2 - i
-    }
-    const up = (i: number) => {
-      const guarded = heap[i]!
-      while (i > 0) {
-        const parent = (i - 1) >> 1
-        if (heap[parent]!.deadline <= guarded.deadline) break
-        place(heap[parent]!, i)
-        i = parent
-      }
-      place(guarded, i)
-    }
-    const down = (i: number) => {
-      const guarded = heap[i]!
-      for (;;) {
-        const left = 2 * i + 1
-        if (left >= heap.length) break
-        const right = left + 1
-        const child = right < heap.length && heap[right]!.deadline < heap[left]!.deadline ? right : left
-        if (heap[child]!.deadline >= guarded.deadline) break
-        place(heap[child]!, i)
-        i = child
-      }
-      place(guarded, i)
-    }
-    const add = (guarded: Guarded) => {
-      if (guarded.deadline >= lastInOrder) {
-        lastInOrder = guarded.deadline
-        liveInOrder++
-        guarded.slot = base + inOrder.length
-        inOrder.push(guarded)
-      } else {
-        heap.push(guarded)
-        up(heap.length - 1)
-      }
-    }
-    // Drops the removed front of `inOrder`: all of it once nothing is left, else once it is most of the array.
-    const compact = () => {
-      while (head < inOrder.length && inOrder[head] === undefined) head++
-      if (head === inOrder.length) {
-        base += head
-        inOrder.length = 0
-        head = 0
-        lastInOrder = -Infinity
-      } else if (head >= 1024 && 2 * head >= inOrder.length) {
-        inOrder.copyWithin(0, head)
-        inOrder.length -= head
-        base += head
-        head = 0
-      }
-    }
-    // Behind a long-lived front, removals leave holes: once they are most of `inOrder`, the rest moves up, to
-    // positions not used before.
-    const squeeze = () => {
-      const start = base + inOrder.length
-      let kept = 0
-      for (let i = head; i < inOrder.length; i++) {
-        const guarded = inOrder[i]
-        if (guarded === undefined) continue
-        inOrder[kept] = guarded
-        guarded.slot = start + kept++
-      }
-      inOrder.length = kept
-      base = start
-      head = 0
-    }
-    const remove = (guarded: Guarded) => {
-      const slot = guarded.slot
-      if (slot === -1) return
-      guarded.slot = -1
-      if (slot >= 0) {
-        inOrder[slot - base] = undefined
-        liveInOrder--
-        if (slot - base === head) compact()
-        else if (inOrder.length - head >= 1024 && 4 * liveInOrder < inOrder.length - head) squeeze()
-        return
-      }
-      const i = -2 - slot
-      const last = heap.pop()!
-      if (i === heap.length) return
-      place(last, i)
-      up(i)
-      down(-2 - last.slot)
-    }
-    // The guarded with the earliest deadline, if any.
-    const earliest = (): Guarded | undefined => {
-      const first = inOrder[head]
-      const top = heap[0]
-      return first === undefined || (top !== undefined && top.deadline < first.deadline) ? top : first
-    }
+    const deadlines = new Deadlines<Guarded>()
 
     const expire = (now: number): Effect.Effect<void> => {
       const due: Array<Guarded> = []
-      for (let guarded = earliest(); guarded !== undefined && guarded.deadline <= now; guarded = earliest()) {
-        remove(guarded)
+      for (
+        let guarded = deadlines.earliest();
+        guarded !== undefined && guarded.deadline <= now;
+        guarded = deadlines.earliest()
+      ) {
+        deadlines.remove(guarded)
         guarded.timedOut = true
         due.push(guarded)
       }
@@ -213,7 +112,7 @@ export const makeWatchdog = (clock: Clock.Clock): Effect.Effect<Watchdog> =>
       woken = false
       if (stopped) return Effect.void
       const now = clock.unsafeCurrentTimeMillis()
-      const next = earliest()?.deadline ?? Infinity
+      const next = deadlines.earliest()?.deadline ?? Infinity
       if (next <= now) return Effect.zipRight(expire(now), loop)
       return next < armed ? Effect.zipRight(arm(next), waitThenLoop) : waitThenLoop
     })
@@ -228,11 +127,11 @@ export const makeWatchdog = (clock: Clock.Clock): Effect.Effect<Watchdog> =>
         })
       }),
       register: (guarded) => {
-        add(guarded)
+        deadlines.add(guarded)
         // Wake the watchdog only when no timer runs towards this deadline or a sooner one.
         if (guarded.deadline < armed) wake()
       },
-      unregister: remove,
+      unregister: (guarded) => deadlines.remove(guarded),
       stop: Effect.sync(() => {
         if (stopped) return
         stopped = true
