@@ -117,8 +117,8 @@ if (wanted("w4")) {
       `library ${m.libraryKb.toFixed(2)} KB, Promise baseline ${m.baselineKb.toFixed(2)} KB`
   )
   console.log(
-    `W4 the least a fiber per agent costs: 20,000 fibers started at once (Runtime.runFork), each waiting on a setTimeout of its own, then ` +
-      `writing the same reply, nothing else | ` +
+    `W4 the least a fiber per agent costs: 20,000 fibers started at once (Runtime.runFork), each waiting on a ` +
+      `setTimeout of its own, then writing the same reply, nothing else | ` +
       `${m.fibersOnly.toFixed(1)} ms, ratio ${(m.fibersOnly / m.ideal).toFixed(3)}`
   )
   targets.push(`W4 ≤ 1.20 (got ${(m.library / m.ideal).toFixed(3)}) at ≤ 4 KB per agent (got ${m.libraryKb.toFixed(2)})`)
