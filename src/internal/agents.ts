@@ -367,8 +367,8 @@ const runGraph = <R>(
         })
       }
 
-      // Runs on a pool worker. Pool fibers are started from inside this run, with its context and FiberRefs: `R` is
-      // provided, even though the pool itself is shared by workflows of any `R`.
+      // Runs on a pool worker. Pool fibers are started from inside this run, with its context and FiberRefs:
+      // `R` is provided, even though the pool itself is shared by workflows of any `R`.
       const run = (index: number, worker: Fiber.RuntimeFiber<unknown, unknown>, holder: StepHolder): Effect.Effect<void> => {
         const subtask = graph.subtasks[index]!
         if (env.budgetSpent) return Effect.sync(() => complete(index, notStarted(node, subtask)))

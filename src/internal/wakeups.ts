@@ -37,7 +37,7 @@ const before = (a: Entry, b: Entry): boolean => a.due < b.due || (a.due === b.du
 const maxTimersAtOnce = 64
 
 class Wakeups {
-  private readonly due = new PriorityQueue<Entry>(before)
+  private readonly waiting = new PriorityQueue<Entry>(before)
   private order = 0
   /** The whole milliseconds a timer is set for and has not run: each wakes the waits due by its end. */
   private readonly armed = new Set<number>()
@@ -53,7 +53,7 @@ class Wakeups {
   /** Must be called lazily (inside an effect): the wait is queued at once, so that no wake-up can miss it. */
   after<A, E>(millis: number, next: () => Effect.Effect<A, E>): Effect.Effect<A, E> {
     const entry = new Entry(this.now() + millis, this.order++, next)
-    this.due.push(entry)
+    this.waiting.push(entry)
     const wait = Effect.async<A, E>((resume) => {
       if (entry.fired) resume(Effect.suspend(next))
       else entry.resume = resume as Entry["resume"]
@@ -99,9 +99,9 @@ class Wakeups {
   private fire(millisecond: number): Effect.Effect<void> {
     this.armed.delete(millisecond)
     const now = Math.max(this.now(), millisecond)
-    let top = this.due.peek()
-    for (; top !== undefined && top.due <= now; top = this.due.peek()) {
-      this.due.pop()
+    let top = this.waiting.peek()
+    for (; top !== undefined && top.due <= now; top = this.waiting.peek()) {
+      this.waiting.pop()
       if (top.resume === undefined) top.fired = true
       else top.resume(Effect.suspend(top.next))
     }
