@@ -7,7 +7,7 @@
  */
 export class PriorityQueue<A> {
   // `run[head]` onwards, each item not before the one ahead of it; `undefined` once taken.
-  private run: Array<A | undefined> = []
+  private readonly run: Array<A | undefined> = []
   private head = 0
   // The items that came out of order.
   private readonly items: Array<A> = []
